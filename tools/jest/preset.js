@@ -1,0 +1,24 @@
+// Shared jest settings: swc transform (fast, no type-check; `npm run typecheck` does that),
+// workspace packages resolved to their TypeScript sources so tests never need a build.
+const path = require('path');
+const root = path.resolve(__dirname, '..', '..');
+
+/** @param {string} packageDir absolute path of the package, or the repo root for all packages */
+module.exports = function preset(packageDir) {
+  return {
+    rootDir: packageDir,
+    testEnvironment: path.join(__dirname, 'node-environment.js'),
+    testMatch: ['**/src/**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+    transform: {
+      '^.+\\.(t|j)sx?$': [
+        '@swc/jest',
+        { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
+      ],
+    },
+    moduleNameMapper: {
+      '^@allmrec/([a-z-]+)$': path.join(root, 'packages', '$1', 'src', 'index.ts'),
+    },
+    moduleFileExtensions: ['ts', 'js', 'json', 'mjs', 'cjs'],
+  };
+};
