@@ -1,1 +1,31 @@
-export {};
+export {
+  hitAtK,
+  ndcgAtK,
+  reciprocalRank,
+  mrr,
+  rankOfTarget,
+  metricsFromRanks,
+  type RankMetrics,
+} from './metrics';
+export { sampleCandidates, type ItemSet, type SampleCandidatesOptions } from './sampling';
+export {
+  TEST_20,
+  VALID_101,
+  interactedItems,
+  registerProtocol,
+  getProtocol,
+  listProtocols,
+  type Protocol,
+} from './protocols';
+export {
+  buildEvalSet,
+  scoreEvalSet,
+  evaluateScores,
+  evaluate,
+  type Scorer,
+  type EvalSet,
+  type EvalSetOptions,
+  type ScoreOptions,
+  type EvaluateOptions,
+  type EvalResult,
+} from './evaluate';
