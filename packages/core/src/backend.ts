@@ -77,6 +77,9 @@ export async function selectBackend(prefer?: BackendName | string): Promise<Back
   if (wanted && order.length === 0) {
     throw new Error(`unknown backend "${wanted}"; choose one of ${CANDIDATES.map((c) => c.name).join(', ')}`);
   }
+  // tfjs-core's CommonJS entry point registers no gradients; the umbrella package does (into the
+  // registry all tfjs copies share), and it brings the converter the text encoders need.
+  await import('@tensorflow/tfjs');
   const skipped: BackendInfo['skipped'] = [];
   for (const c of order) {
     try {

@@ -1,0 +1,677 @@
+/**
+ * SASRec (Kang & McAuley 2018) as A-LLMRec pre-trains it (Stage 0), readable top to bottom:
+ * config, parameters, forward, hand-written backward, Adam, and the CFBackbone wrapper.
+ *
+ *   x_0   = E[s] * sqrt(d) + P                       (item + learned position embedding, dropout)
+ *   block: Q = LN(x); x = Q + MHA(Q, x, x); x = LN(x); x = x + FFN(x); x *= timeline mask
+ *   F     = LN_final(x)                              (eps 1e-8)
+ *   loss  = BCE(<F_t, E[pos_t]>, 1) + BCE(<F_t, E[neg_t]>, 0)   averaged over non-padding t
+ *   x_u   = F at the last position                   (the user representation A-LLMRec reads)
+ *
+ * The backward pass is written out by hand instead of using tfjs autodiff: on the WASM backend
+ * autodiff emits transposed matMuls (10-50x slower than plain ones), broadcasting gradients and
+ * many small ops; writing it out keeps every matMul plain and the op count low. A test checks it
+ * against tfjs autodiff of an independent forward.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  Rng, dropoutMask, isArtifact, layerNorm, layerNormBackward, readArtifact, selectBackend, writeArtifact,
+  type LayerNormCache as LNCache, type LeaveOneOutSplit,
+} from '@allmrec/core';
+import type { CFBackbone, EpochStats, FitOptions, FitResult } from './backbone';
+import { attention, attentionBackward, type AttentionCache } from './attention';
+import { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
+
+/** Hyper-parameters; defaults are the A-LLMRec / SASRec reference values. */
+export interface SASRecConfig {
+  /** Hidden size d (default 50). */
+  dim: number;
+  /** Number of self-attention blocks (default 2). */
+  blocks: number;
+  /** Attention heads (default 1). */
+  heads: number;
+  /** Dropout rate everywhere (default 0.5). */
+  dropout: number;
+  /** Maximum sequence length (default 50). */
+  maxLen: number;
+  /** Adam learning rate (default 1e-3). */
+  lr: number;
+  /** Adam betas (default 0.9, 0.98). */
+  beta1: number;
+  beta2: number;
+  /** Adam epsilon (default 1e-8). */
+  adamEps: number;
+  /** Users per batch (default 128). */
+  batchSize: number;
+  /** Training epochs (default 200). */
+  epochs: number;
+  /** LayerNorm epsilon (default 1e-8, as the reference). */
+  lnEps: number;
+}
+
+export const SASREC_DEFAULTS: SASRecConfig = {
+  dim: 50,
+  blocks: 2,
+  heads: 1,
+  dropout: 0.5,
+  maxLen: 50,
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.98,
+  adamEps: 1e-8,
+  batchSize: 128,
+  epochs: 200,
+  lnEps: 1e-8,
+};
+
+/** Parameter names and shapes. Weights are stored [in, out] so a linear layer is x·W + b. */
+export function parameterShapes(numItems: number, c: SASRecConfig): Record<string, number[]> {
+  const d = c.dim;
+  const shapes: Record<string, number[]> = {
+    item_emb: [numItems + 1, d],
+    pos_emb: [c.maxLen, d],
+  };
+  for (let i = 0; i < c.blocks; i++) {
+    const p = `blocks.${i}.`;
+    Object.assign(shapes, {
+      [p + 'attn_ln.g']: [d], [p + 'attn_ln.b']: [d],
+      [p + 'wq']: [d, d], [p + 'bq']: [d],
+      [p + 'wk']: [d, d], [p + 'bk']: [d],
+      [p + 'wv']: [d, d], [p + 'bv']: [d],
+      [p + 'wo']: [d, d], [p + 'bo']: [d],
+      [p + 'ffn_ln.g']: [d], [p + 'ffn_ln.b']: [d],
+      [p + 'w1']: [d, d], [p + 'b1']: [d],
+      [p + 'w2']: [d, d], [p + 'b2']: [d],
+    });
+  }
+  shapes['final_ln.g'] = [d];
+  shapes['final_ln.b'] = [d];
+  return shapes;
+}
+
+/**
+ * Initial values as the reference initialises them: Xavier-normal for every matrix (embeddings
+ * included, padding row zeroed), zero attention biases, PyTorch's default uniform(±1/sqrt(fan_in))
+ * for the feed-forward (Conv1d) biases, LayerNorm gain 1 and bias 0.
+ */
+export function initialParameters(numItems: number, c: SASRecConfig, rng: Rng): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  const shapes = parameterShapes(numItems, c);
+  for (const [name, shape] of Object.entries(shapes)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(size);
+    if (shape.length === 2) {
+      // Xavier normal: std = sqrt(2 / (fan_in + fan_out)); symmetric in the two dims.
+      let fanSum = shape[0] + shape[1];
+      // The reference's packed in_proj [3d, d] has fan_out 3d for q, k and v alike.
+      if (/\.(wq|wk|wv)$/.test(name)) fanSum = 4 * c.dim;
+      const std = Math.sqrt(2 / fanSum);
+      for (let i = 0; i < size; i++) v[i] = rng.normal() * std;
+      if (name === 'item_emb') v.fill(0, 0, c.dim);
+    } else if (name.endsWith('.g')) {
+      v.fill(1);
+    } else if (/\.(b1|b2)$/.test(name)) {
+      const bound = 1 / Math.sqrt(c.dim);
+      for (let i = 0; i < size; i++) v[i] = (rng.next() * 2 - 1) * bound;
+    }
+    out.set(name, v);
+  }
+  return out;
+}
+
+type Params = Record<string, tf.Tensor>;
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks: forward returns what backward needs.
+
+function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
+}
+
+/** dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ dy, with explicit transposes (plain matMuls are fast on WASM). */
+function linearBackward(dy: tf.Tensor2D, xT: tf.Tensor2D, w: tf.Tensor, needDx = true) {
+  const dW = tf.matMul(xT, dy);
+  const db = tf.sum(dy, 0);
+  const dx = needDx ? (tf.matMul(dy, tf.transpose(w as tf.Tensor2D)) as tf.Tensor2D) : undefined;
+  return { dx, dW, db };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The network.
+
+interface BlockCache {
+  xinT: tf.Tensor2D;
+  ln1: LNCache;
+  qnT: tf.Tensor2D;
+  attn: AttentionCache;
+  oT: tf.Tensor2D;
+  ln2: LNCache;
+  fT: tf.Tensor2D;
+  m1: tf.Tensor2D;
+  h1d: tf.Tensor2D;
+  rT: tf.Tensor2D;
+  m2: tf.Tensor2D;
+}
+
+interface TrainMasks {
+  emb: tf.Tensor2D;
+  attn: tf.Tensor3D[];
+  ffn1: tf.Tensor2D[];
+  ffn2: tf.Tensor2D[];
+}
+
+/** Inputs of one step as tensors (ids flattened to [B*L]). */
+interface StepInputs {
+  B: number;
+  L: number;
+  seq: tf.Tensor1D;
+  pos: tf.Tensor1D;
+  neg: tf.Tensor1D;
+  /** 1 where seq != 0, [N, 1]. */
+  timeline: tf.Tensor2D;
+  /** 1 where pos != 0, [N]. */
+  valid: tf.Tensor1D;
+  nValid: number;
+}
+
+/**
+ * Runs the blocks. With `masks` it trains (dropout on, caches kept for backward); without, it is
+ * inference. Returns the final LayerNorm output F [N, d].
+ */
+function encode(
+  p: Params, c: SASRecConfig, seqFlat: tf.Tensor1D, timeline: tf.Tensor2D, B: number, L: number,
+  masks?: TrainMasks, caches?: BlockCache[], lnCaches?: { final?: LNCache },
+): tf.Tensor2D {
+  const d = c.dim;
+  const emb = tf.reshape(tf.gather(p.item_emb, seqFlat), [B, L, d]);
+  let x = tf.reshape(tf.add(tf.mul(emb, Math.sqrt(d)), p.pos_emb), [B * L, d]) as tf.Tensor2D;
+  if (masks) x = tf.mul(x, masks.emb);
+  x = tf.mul(x, timeline);
+  for (let i = 0; i < c.blocks; i++) {
+    const k = `blocks.${i}.`;
+    const ln1 = layerNorm(x, p[k + 'attn_ln.g'] as tf.Tensor1D, p[k + 'attn_ln.b'] as tf.Tensor1D, c.lnEps);
+    const qn = ln1.y;
+    const q = linear(qn, p[k + 'wq'], p[k + 'bq']);
+    const kk = linear(x, p[k + 'wk'], p[k + 'bk']);
+    const v = linear(x, p[k + 'wv'], p[k + 'bv']);
+    const at = attention(q, kk, v, B, L, c.heads, masks ? masks.attn[i] : undefined);
+    const mha = linear(at.out, p[k + 'wo'], p[k + 'bo']);
+    const x1 = tf.add(qn, mha) as tf.Tensor2D;
+    const ln2 = layerNorm(x1, p[k + 'ffn_ln.g'] as tf.Tensor1D, p[k + 'ffn_ln.b'] as tf.Tensor1D, c.lnEps);
+    const f = ln2.y;
+    let h1 = linear(f, p[k + 'w1'], p[k + 'b1']);
+    if (masks) h1 = tf.mul(h1, masks.ffn1[i]);
+    const r = tf.relu(h1) as tf.Tensor2D;
+    let h2 = linear(r, p[k + 'w2'], p[k + 'b2']);
+    if (masks) h2 = tf.mul(h2, masks.ffn2[i]);
+    const xin = x;
+    x = tf.mul(tf.add(h2, f), timeline) as tf.Tensor2D;
+    if (caches && masks) {
+      caches.push({
+        xinT: tf.transpose(xin), ln1: ln1.cache, qnT: tf.transpose(qn), attn: at.cache,
+        oT: tf.transpose(at.out), ln2: ln2.cache, fT: tf.transpose(f), m1: masks.ffn1[i], h1d: h1,
+        rT: tf.transpose(r), m2: masks.ffn2[i],
+      });
+    }
+  }
+  const fin = layerNorm(x, p['final_ln.g'] as tf.Tensor1D, p['final_ln.b'] as tf.Tensor1D, c.lnEps);
+  if (lnCaches) lnCaches.final = fin.cache;
+  return fin.y;
+}
+
+/**
+ * One training step's loss and gradients (forward + hand-written backward). Call inside tf.tidy.
+ * Returns the gradient of every parameter (same names) and the loss tensor.
+ */
+export function lossAndGradients(
+  p: Params, c: SASRecConfig, inp: StepInputs, masks: TrainMasks, numItems: number,
+): { loss: tf.Scalar; grads: Params } {
+  const { B, L } = inp;
+  const d = c.dim;
+  const N = B * L;
+  const caches: BlockCache[] = [];
+  const lnc: { final?: LNCache } = {};
+  const F = encode(p, c, inp.seq, inp.timeline, B, L, masks, caches, lnc);
+
+  // Loss: BCE with logits on the positive and the negative item, mean over valid positions.
+  const posRows = tf.gather(p.item_emb, inp.pos) as tf.Tensor2D;
+  const negRows = tf.gather(p.item_emb, inp.neg) as tf.Tensor2D;
+  const pl = tf.sum(tf.mul(F, posRows), -1);
+  const nl = tf.sum(tf.mul(F, negRows), -1);
+  const inv = 1 / Math.max(inp.nValid, 1);
+  // softplus(-pl) + softplus(nl), each masked.
+  const loss = tf.mul(
+    tf.sum(tf.mul(tf.add(tf.softplus(tf.neg(pl)), tf.softplus(nl)), inp.valid)), inv,
+  ) as tf.Scalar;
+  const dpl = tf.reshape(tf.mul(tf.sub(tf.sigmoid(pl), 1), tf.mul(inp.valid, inv)), [N, 1]);
+  const dnl = tf.reshape(tf.mul(tf.sigmoid(nl), tf.mul(inp.valid, inv)), [N, 1]);
+  const dF = tf.add(tf.mul(dpl, posRows), tf.mul(dnl, negRows)) as tf.Tensor2D;
+  const dPosRows = tf.mul(dpl, F);
+  const dNegRows = tf.mul(dnl, F);
+
+  const grads: Params = {};
+  const fin = layerNormBackward(dF, lnc.final!);
+  grads['final_ln.g'] = fin.dg;
+  grads['final_ln.b'] = fin.db;
+  let dx = fin.dx;
+  for (let i = c.blocks - 1; i >= 0; i--) {
+    const k = `blocks.${i}.`;
+    const cc = caches[i];
+    const dx2 = tf.mul(dx, inp.timeline) as tf.Tensor2D;
+    // FFN: x2 = drop2(r·W2 + b2) + f, r = relu(drop1(f·W1 + b1))
+    const dh2 = tf.mul(dx2, cc.m2) as tf.Tensor2D;
+    const l2 = linearBackward(dh2, cc.rT, p[k + 'w2']);
+    grads[k + 'w2'] = l2.dW;
+    grads[k + 'b2'] = l2.db;
+    const dh1 = tf.mul(tf.mul(l2.dx!, tf.step(cc.h1d)), cc.m1) as tf.Tensor2D;
+    const l1 = linearBackward(dh1, cc.fT, p[k + 'w1']);
+    grads[k + 'w1'] = l1.dW;
+    grads[k + 'b1'] = l1.db;
+    const dF2 = tf.add(dx2, l1.dx!) as tf.Tensor2D;
+    const ln2 = layerNormBackward(dF2, cc.ln2);
+    grads[k + 'ffn_ln.g'] = ln2.dg;
+    grads[k + 'ffn_ln.b'] = ln2.db;
+    // Attention: x1 = qn + (attn(q, k, v)·Wo + bo)
+    const dx1 = ln2.dx;
+    const lo = linearBackward(dx1, cc.oT, p[k + 'wo']);
+    grads[k + 'wo'] = lo.dW;
+    grads[k + 'bo'] = lo.db;
+    const da = attentionBackward(lo.dx!, cc.attn);
+    const lq = linearBackward(da.dq, cc.qnT, p[k + 'wq']);
+    const lk = linearBackward(da.dk, cc.xinT, p[k + 'wk']);
+    const lv = linearBackward(da.dv, cc.xinT, p[k + 'wv']);
+    grads[k + 'wq'] = lq.dW; grads[k + 'bq'] = lq.db;
+    grads[k + 'wk'] = lk.dW; grads[k + 'bk'] = lk.db;
+    grads[k + 'wv'] = lv.dW; grads[k + 'bv'] = lv.db;
+    const dqn = tf.add(dx1, lq.dx!) as tf.Tensor2D;
+    const ln1 = layerNormBackward(dqn, cc.ln1);
+    grads[k + 'attn_ln.g'] = ln1.dg;
+    grads[k + 'attn_ln.b'] = ln1.db;
+    dx = tf.addN([ln1.dx, lk.dx!, lv.dx!]) as tf.Tensor2D;
+  }
+  // Embedding layer: x0 = (E[s]·sqrt(d) + P) ⊙ m_emb ⊙ timeline
+  const dx0 = tf.mul(tf.mul(dx, inp.timeline), masks.emb) as tf.Tensor2D;
+  grads.pos_emb = tf.reshape(tf.sum(tf.reshape(dx0, [B, L * d]), 0), [L, d]);
+  const rows = tf.concat([tf.mul(dx0, Math.sqrt(d)), dPosRows, dNegRows], 0);
+  const ids = tf.concat([inp.seq, inp.pos, inp.neg], 0);
+  const dE = tf.unsortedSegmentSum(rows, ids, numItems + 1);
+  // Row 0 is padding (padding_idx): it never learns.
+  grads.item_emb = tf.concat([tf.zeros([1, d]), tf.slice(dE, [1, 0], [numItems, d])], 0);
+  return { loss, grads };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam (PyTorch semantics: bias-corrected moments, eps outside the square root).
+
+export class Adam {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  step = 0;
+
+  constructor(private readonly lr: number, private readonly b1: number, private readonly b2: number,
+    private readonly eps: number) {}
+
+  /** Applies one update to `params` from `grads` (both keyed by name). */
+  apply(params: Map<string, tf.Variable>, grads: Params): void {
+    this.step += 1;
+    const t = this.step;
+    const c1 = 1 - Math.pow(this.b1, t);
+    const c2 = 1 - Math.pow(this.b2, t);
+    const stepSize = this.lr / c1;
+    const sqrtC2 = Math.sqrt(c2);
+    tf.tidy(() => {
+      for (const [name, param] of params) {
+        const g = grads[name];
+        if (!g) continue;
+        let m = this.m.get(name);
+        let v = this.v.get(name);
+        if (!m || !v) {
+          m = tf.variable(tf.zerosLike(param), false);
+          v = tf.variable(tf.zerosLike(param), false);
+          this.m.set(name, m);
+          this.v.set(name, v);
+        }
+        const m2 = tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1));
+        const v2 = tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2));
+        m.assign(m2);
+        v.assign(v2);
+        // p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps)
+        const denom = tf.add(tf.div(tf.sqrt(v2), sqrtC2), this.eps);
+        param.assign(tf.sub(param, tf.mul(tf.div(m2, denom), stepSize)));
+      }
+    });
+  }
+
+  /** Moments as plain arrays (for checkpoints). */
+  state(): { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const [k, t] of this.m) m.set(k, t.dataSync() as Float32Array);
+    for (const [k, t] of this.v) v.set(k, t.dataSync() as Float32Array);
+    return { step: this.step, m, v };
+  }
+
+  /** Restores moments saved by {@link state}. */
+  restore(s: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> },
+    shapes: Map<string, number[]>): void {
+    this.dispose();
+    this.step = s.step;
+    for (const [k, a] of s.m) this.m.set(k, tf.variable(tf.tensor(a, shapes.get(k)), false));
+    for (const [k, a] of s.v) this.v.set(k, tf.variable(tf.tensor(a, shapes.get(k)), false));
+  }
+
+  dispose(): void {
+    for (const t of this.m.values()) t.dispose();
+    for (const t of this.v.values()) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step plumbing shared by training and tests.
+
+/** Uploads a sampled batch and draws its dropout masks. Call inside tf.tidy. */
+export function prepareStep(batch: SequenceBatch, c: SASRecConfig, rng: Rng): { inp: StepInputs; masks: TrainMasks } {
+  const { batchSize: B, maxLen: L } = batch;
+  const N = B * L;
+  const timeline = new Float32Array(N);
+  const valid = new Float32Array(N);
+  let nValid = 0;
+  for (let i = 0; i < N; i++) {
+    timeline[i] = batch.seq[i] !== 0 ? 1 : 0;
+    if (batch.pos[i] !== 0) { valid[i] = 1; nValid++; }
+  }
+  const d = c.dim;
+  const masks: TrainMasks = {
+    emb: dropoutMask(rng, [N, d], c.dropout) as tf.Tensor2D,
+    attn: [], ffn1: [], ffn2: [],
+  };
+  for (let i = 0; i < c.blocks; i++) {
+    masks.attn.push(dropoutMask(rng, [B * c.heads, L, L], c.dropout) as tf.Tensor3D);
+    masks.ffn1.push(dropoutMask(rng, [N, d], c.dropout) as tf.Tensor2D);
+    masks.ffn2.push(dropoutMask(rng, [N, d], c.dropout) as tf.Tensor2D);
+  }
+  const inp: StepInputs = {
+    B, L,
+    seq: tf.tensor1d(batch.seq, 'int32'),
+    pos: tf.tensor1d(batch.pos, 'int32'),
+    neg: tf.tensor1d(batch.neg, 'int32'),
+    timeline: tf.tensor2d(timeline, [N, 1]),
+    valid: tf.tensor1d(valid),
+    nValid,
+  };
+  return { inp, masks };
+}
+
+/** Inference: F at the last position for each left-padded sequence [B*L] → [B, d]. */
+export function lastHidden(p: Params, c: SASRecConfig, seq: Int32Array, B: number): tf.Tensor2D {
+  const L = c.maxLen;
+  return tf.tidy(() => {
+    const timeline = new Float32Array(B * L);
+    for (let i = 0; i < B * L; i++) timeline[i] = seq[i] !== 0 ? 1 : 0;
+    const F = encode(p, c, tf.tensor1d(seq, 'int32'), tf.tensor2d(timeline, [B * L, 1]), B, L);
+    return tf.reshape(tf.slice(tf.reshape(F, [B, L, c.dim]), [0, L - 1, 0], [B, 1, c.dim]), [B, c.dim]) as tf.Tensor2D;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CFBackbone wrapper: training loop, checkpoints, inference, save/load.
+
+const KIND = 'allmrec.backbone.sasrec';
+const CHECKPOINT_KIND = 'allmrec.backbone.sasrec.checkpoint';
+
+/**
+ * SASRec as a {@link CFBackbone}. `fit` trains with the reference recipe (Adam 1e-3, betas 0.9 /
+ * 0.98, batch 128, BCE with one negative per position) and then freezes the model.
+ *
+ * @example
+ * const model = new SASRec(dataset.numItems, { epochs: 200 });
+ * await model.fit(leaveOneOut(dataset), { seed: 1 });
+ * const xu = model.userRepresentations([history]);   // x_u, [1, 50]
+ */
+export class SASRec implements CFBackbone {
+  readonly name = 'sasrec';
+  readonly config: SASRecConfig;
+  private params: Map<string, tf.Variable> | undefined;
+  private embCache: Float32Array | undefined;
+  private isFrozen = false;
+
+  constructor(readonly numItems: number, config: Partial<SASRecConfig> = {}) {
+    if (!Number.isInteger(numItems) || numItems < 1) throw new Error(`SASRec: numItems must be a positive integer, got ${numItems}`);
+    this.config = { ...SASREC_DEFAULTS, ...config };
+    const c = this.config;
+    for (const k of ['dim', 'blocks', 'heads', 'maxLen', 'batchSize', 'epochs'] as const) {
+      if (!Number.isInteger(c[k]) || c[k] < (k === 'epochs' ? 0 : 1)) throw new Error(`SASRec: config.${k} must be a positive integer, got ${c[k]}`);
+    }
+    if (c.dim % c.heads !== 0) throw new Error(`SASRec: dim ${c.dim} is not divisible by heads ${c.heads}`);
+  }
+
+  get dim(): number {
+    return this.config.dim;
+  }
+
+  get frozen(): boolean {
+    return this.isFrozen;
+  }
+
+  private setParams(values: Map<string, Float32Array>): void {
+    this.disposeParams();
+    const shapes = parameterShapes(this.numItems, this.config);
+    this.params = new Map();
+    for (const [name, shape] of Object.entries(shapes)) {
+      const v = values.get(name);
+      if (!v) throw new Error(`SASRec: missing parameter ${name}`);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (v.length !== size) throw new Error(`SASRec: parameter ${name} has ${v.length} values, expected [${shape}]`);
+      this.params.set(name, tf.variable(tf.tensor(v, shape), false, `sasrec/${name}/${Math.random()}`));
+    }
+  }
+
+  private paramValues(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [k, v] of this.params!) out.set(k, v.dataSync() as Float32Array);
+    return out;
+  }
+
+  async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
+    if (this.isFrozen) throw new Error('SASRec: this model is frozen (already trained or loaded); create a new one to train again');
+    if (split.numItems > this.numItems) throw new Error(`SASRec: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    await selectBackend();
+    const c = this.config;
+    const epochs = options.epochs ?? c.epochs;
+    const seed = options.seed;
+    const sampler = new SequenceSampler(split.train, this.numItems, c.maxLen);
+    let usersWithItems = 0;
+    for (let u = 1; u < split.train.length; u++) if (split.train[u]?.length) usersWithItems++;
+    // The reference runs len(user_train) // batch_size steps per epoch.
+    const stepsPerEpoch = Math.max(1, Math.floor(usersWithItems / c.batchSize));
+    const adam = new Adam(c.lr, c.beta1, c.beta2, c.adamEps);
+    let startEpoch = 1;
+    const resumed = options.checkpointDir ? await this.tryResume(options.checkpointDir, seed, adam) : 0;
+    if (resumed > 0) startEpoch = resumed + 1;
+    else this.setParams(initialParameters(this.numItems, c, new Rng(seed).fork('init')));
+    const stepTimes: number[] = [];
+    const t0 = performance.now();
+    let lastLoss = NaN;
+    const every = options.checkpointEvery ?? 10;
+    try {
+      for (let epoch = startEpoch; epoch <= epochs; epoch++) {
+        const rng = new Rng(seed).fork(`epoch:${epoch}`);
+        const e0 = performance.now();
+        const epochTimes: number[] = [];
+        let lossSum = 0;
+        for (let s = 0; s < stepsPerEpoch; s++) {
+          const s0 = performance.now();
+          const batch = sampler.sample(rng, c.batchSize);
+          const loss = tf.tidy(() => {
+            const { inp, masks } = prepareStep(batch, c, rng);
+            const r = lossAndGradients(Object.fromEntries(this.params!), c, inp, masks, this.numItems);
+            adam.apply(this.params!, r.grads);
+            return r.loss;
+          });
+          lossSum += loss.dataSync()[0];
+          loss.dispose();
+          epochTimes.push(performance.now() - s0);
+          options.onProgress?.({ task: 'sasrec:step', current: s + 1, total: stepsPerEpoch, unit: 'step' });
+        }
+        stepTimes.push(...epochTimes);
+        lastLoss = lossSum / stepsPerEpoch;
+        if (!Number.isFinite(lastLoss)) throw new Error(`SASRec: loss became ${lastLoss} at epoch ${epoch}`);
+        const stats: EpochStats = { epoch, loss: lastLoss, steps: stepsPerEpoch, ms: performance.now() - e0, msPerStep: median(epochTimes) };
+        options.onProgress?.({
+          task: 'sasrec:train', current: epoch, total: epochs, unit: 'epoch',
+          values: { loss: Number(lastLoss.toFixed(4)), ms_step: Number(stats.msPerStep.toFixed(1)) }, done: epoch === epochs,
+        });
+        if (options.checkpointDir && (epoch % every === 0 || epoch === epochs)) {
+          await this.writeCheckpoint(options.checkpointDir, seed, epoch, adam);
+        }
+        if (await options.onEpochEnd?.(epoch, stats)) break;
+      }
+    } finally {
+      adam.dispose();
+    }
+    this.freeze();
+    return {
+      epochs, stepsPerEpoch, msPerStep: median(stepTimes), trainSeconds: (performance.now() - t0) / 1000,
+      finalLoss: lastLoss, resumedFrom: resumed,
+    };
+  }
+
+  private async writeCheckpoint(dir: string, seed: number, epoch: number, adam: Adam): Promise<void> {
+    const shapes = parameterShapes(this.numItems, this.config);
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of this.paramValues()) tensors[`param/${k}`] = { shape: shapes[k], data: v };
+    const st = adam.state();
+    for (const [k, v] of st.m) tensors[`adam_m/${k}`] = { shape: shapes[k], data: v };
+    for (const [k, v] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: v };
+    await writeArtifact(dir, {
+      kind: CHECKPOINT_KIND,
+      config: { numItems: this.numItems, config: this.config, seed, epoch, adamStep: st.step },
+      tensors,
+    });
+  }
+
+  private async tryResume(dir: string, seed: number, adam: Adam): Promise<number> {
+    if (!isArtifact(dir)) return 0;
+    const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
+    const cfg = art.config as { numItems: number; config: SASRecConfig; seed: number; epoch: number; adamStep: number };
+    if (cfg.numItems !== this.numItems || cfg.seed !== seed || JSON.stringify(cfg.config) !== JSON.stringify(this.config)) {
+      throw new Error(`SASRec: checkpoint in ${dir} was written for another run (seed ${cfg.seed}, ${cfg.numItems} items); remove it or use another directory`);
+    }
+    const values = new Map<string, Float32Array>();
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const [name, t] of art.tensors) {
+      const [group, key] = [name.slice(0, name.indexOf('/')), name.slice(name.indexOf('/') + 1)];
+      const data = t.data as Float32Array;
+      if (group === 'param') values.set(key, data);
+      else if (group === 'adam_m') m.set(key, data);
+      else if (group === 'adam_v') v.set(key, data);
+    }
+    this.setParams(values);
+    const shapes = new Map(Object.entries(parameterShapes(this.numItems, this.config)));
+    adam.restore({ step: cfg.adamStep, m, v }, shapes);
+    return cfg.epoch;
+  }
+
+  private freeze(): void {
+    this.isFrozen = true;
+    this.embCache = this.params!.get('item_emb')!.dataSync() as Float32Array;
+  }
+
+  private requireModel(): Map<string, tf.Variable> {
+    if (!this.params) throw new Error('SASRec: the model has no weights yet; call fit() or SASRec.load()');
+    return this.params;
+  }
+
+  itemEmbeddings(ids: ArrayLike<number>): Float32Array {
+    this.requireModel();
+    const E = this.embCache ?? (this.params!.get('item_emb')!.dataSync() as Float32Array);
+    const d = this.dim;
+    const out = new Float32Array(ids.length * d);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id > this.numItems) throw new RangeError(`SASRec: item id ${id} is outside 0..${this.numItems}`);
+      out.set(E.subarray(id * d, id * d + d), i * d);
+    }
+    return out;
+  }
+
+  userRepresentations(histories: ArrayLike<number>[]): Float32Array {
+    const params = this.requireModel();
+    const c = this.config;
+    const d = c.dim;
+    const out = new Float32Array(histories.length * d);
+    const chunk = 256;
+    const p = Object.fromEntries(params);
+    for (let s = 0; s < histories.length; s += chunk) {
+      const B = Math.min(chunk, histories.length - s);
+      const seq = new Int32Array(B * c.maxLen);
+      for (let b = 0; b < B; b++) {
+        const h = histories[s + b];
+        for (let i = 0; i < h.length; i++) {
+          if (!(h[i] >= 0 && h[i] <= this.numItems)) throw new RangeError(`SASRec: history ${s + b} has item id ${h[i]} outside 0..${this.numItems}`);
+        }
+        padHistory(h, c.maxLen, seq, b * c.maxLen);
+      }
+      const rep = lastHidden(p, c, seq, B);
+      out.set(rep.dataSync() as Float32Array, s * d);
+      rep.dispose();
+    }
+    return out;
+  }
+
+  score(histories: ArrayLike<number>[], candidates: ArrayLike<number>[]): Float32Array[] {
+    if (histories.length !== candidates.length) throw new Error(`SASRec.score: ${histories.length} histories but ${candidates.length} candidate lists`);
+    const reps = this.userRepresentations(histories);
+    const d = this.dim;
+    return candidates.map((cands, b) => {
+      const emb = this.itemEmbeddings(cands);
+      const s = new Float32Array(cands.length);
+      for (let j = 0; j < cands.length; j++) {
+        let acc = 0;
+        for (let t = 0; t < d; t++) acc += reps[b * d + t] * emb[j * d + t];
+        s[j] = acc;
+      }
+      return s;
+    });
+  }
+
+  async save(dir: string): Promise<void> {
+    this.requireModel();
+    const shapes = parameterShapes(this.numItems, this.config);
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of this.paramValues()) tensors[k] = { shape: shapes[k], data: v };
+    await writeArtifact(dir, { kind: KIND, config: { name: this.name, numItems: this.numItems, config: this.config }, tensors });
+  }
+
+  /** Loads a model written by {@link SASRec.save}; the result is frozen. */
+  static async load(dir: string): Promise<SASRec> {
+    await selectBackend();
+    const art = await readArtifact(dir, { expectKind: KIND });
+    const cfg = art.config as { numItems: number; config: SASRecConfig };
+    const model = new SASRec(cfg.numItems, cfg.config);
+    const values = new Map<string, Float32Array>();
+    for (const [k, t] of art.tensors) values.set(k, t.data as Float32Array);
+    model.setParams(values);
+    model.freeze();
+    return model;
+  }
+
+  private disposeParams(): void {
+    if (this.params) for (const v of this.params.values()) v.dispose();
+    this.params = undefined;
+  }
+
+  dispose(): void {
+    this.disposeParams();
+    this.embCache = undefined;
+  }
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
