@@ -45,3 +45,4 @@ export {
   type DownloadDatasetOptions,
   type DownloadedDataset,
 } from './download';
+export { savePreparedDataset, loadPreparedDataset } from './prepared';

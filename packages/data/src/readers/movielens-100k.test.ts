@@ -44,7 +44,7 @@ maybe('MovieLens 100K (real files)', () => {
     expect(dataset.items[toy]).toEqual({ title: 'Toy Story (1995)', description: "Genres: Animation, Children's, Comedy" });
   });
 
-  test('default one-pass 5/5 filter matches an independent recount', async () => {
+  test('the one-pass 5/5 filter matches an independent recount', async () => {
     const lines = fs.readFileSync(path.join(DIR, 'u.data'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
     const uc: Record<string, number> = {};
     const ic: Record<string, number> = {};
@@ -55,7 +55,7 @@ maybe('MovieLens 100K (real files)', () => {
     const kept = lines.filter(([u, i]) => uc[u] >= 5 && ic[i] >= 5);
     const users = new Set(kept.map((f) => f[0])).size;
     const items = new Set(kept.map((f) => f[1])).size;
-    const { dataset, report } = await loadDataset({ format: 'movielens-100k', path: DIR });
+    const { dataset, report } = await loadDataset({ format: 'movielens-100k', path: DIR, minUser: 5, minItem: 5 });
     expect(dataset.numUsers).toBe(users);
     expect(dataset.numItems).toBe(items);
     expect(dataset.sequences.reduce((s, q) => s + q.length, 0)).toBe(kept.length);

@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+
+/** Option spec for node's parseArgs. */
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }>;
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS: OptionSpec = {
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  backend: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q', default: false },
+};
+
+/** Options that name a dataset. */
+export const DATA_OPTIONS: OptionSpec = {
+  data: { type: 'string' },
+  format: { type: 'string' },
+  category: { type: 'string' },
+  'min-user': { type: 'string' },
+  'min-item': { type: 'string' },
+  'min-rating': { type: 'string' },
+  'synthetic-users': { type: 'string' },
+  'synthetic-items': { type: 'string' },
+};
+
+export class UsageError extends Error {}
+
+/** Parses `argv` for a command; unknown options are a {@link UsageError}. */
+export function parse(argv: string[], options: OptionSpec): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options } as never, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** An integer option, with a clear error naming the flag. */
+export function intOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+/** A number option. */
+export function numberOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from './index';
+
+const ML100K = path.resolve(__dirname, '../../../../shared/datasets/ml-100k');
+const TINY = ['--synthetic-users', '80', '--synthetic-items', '300'];
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('allmrec CLI', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-cli-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test('bench backbone --json prints one JSON object with the reference fields', async () => {
+    const r = await run(['bench', 'backbone', '--backbone', 'sasrec', ...TINY, '--epochs', '2', '--seed', '3', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const j = JSON.parse(lines[0]);
+    for (const k of ['backend', 'users', 'items', 'epochs', 'steps_per_epoch', 'ms_per_step', 'train_s', 'test_hit1_20', 'valid_ndcg10_101', 'valid_hr10_101']) {
+      expect(j).toHaveProperty(k);
+    }
+    expect(j.backend).toBe('wasm');
+    expect(j.epochs).toBe(2);
+    expect(j.test_hit1_20).toBeGreaterThanOrEqual(0);
+    expect(j.test_hit1_20).toBeLessThanOrEqual(1);
+    expect(j.ms_per_step).toBeGreaterThan(0);
+  });
+
+  test('data stats reads the real ml-100k files', async () => {
+    if (!fs.existsSync(ML100K)) return console.warn(`skipped: ${ML100K} not found`);
+    const r = await run(['data', 'stats', '--data', ML100K, '--format', 'movielens-100k', '--min-user', '0', '--min-item', '0', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.users).toBe(943);
+    expect(j.items).toBe(1682);
+    expect(j.interactions).toBe(100000);
+  });
+
+  test('prepare, train, save, load and evaluate through the CLI', async () => {
+    const data = path.join(tmp, 'data');
+    const model = path.join(tmp, 'model');
+    expect((await run(['data', 'prepare', ...TINY, '--out', data, '--quiet'])).code).toBe(0);
+    const t = await run(['backbone', 'train', '--data', data, '--epochs', '2', '--out', model, '--json']);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.stdout).epochs).toBe(2);
+    const e = await run(['backbone', 'eval', '--data', data, '--model', model, '--json']);
+    expect(e.code).toBe(0);
+    const j = JSON.parse(e.stdout);
+    expect(j.test.users).toBeGreaterThan(0);
+    // Same model, data and seed: the same numbers.
+    const again = JSON.parse((await run(['backbone', 'eval', '--data', data, '--model', model, '--json'])).stdout);
+    expect(again.test_hit1_20).toBe(j.test_hit1_20);
+  });
+
+  test('usage errors exit with 2 and name the problem', async () => {
+    expect((await run(['nonsense'])).code).toBe(2);
+    const r = await run(['bench', 'backbone', '--epochs', 'ten']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--epochs must be an integer/);
+    const m = await run(['data', 'stats', '--data', path.join(tmp, 'missing')]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/no such file/);
+    const f = await run(['data', 'stats', '--data', tmp]);
+    expect(f.stderr).toMatch(/--format is required/);
+  });
+});
