@@ -513,7 +513,7 @@ export class SASRec implements CFBackbone {
           lossSum += loss.dataSync()[0];
           loss.dispose();
           epochTimes.push(performance.now() - s0);
-          options.onProgress?.({ task: 'sasrec:step', current: s + 1, total: stepsPerEpoch, unit: 'step' });
+          options.onProgress?.({ task: 'sasrec:step', current: (epoch - 1) * stepsPerEpoch + s + 1, total: epochs * stepsPerEpoch, unit: 'step' });
         }
         stepTimes.push(...epochTimes);
         lastLoss = lossSum / stepsPerEpoch;
