@@ -24,11 +24,6 @@ export interface AttentionCache {
   fused: boolean;
 }
 
-/** Forces the plain tfjs-op implementation (the reference the fused kernel is tested against). */
-let forceOps = false;
-export function useReferenceAttention(on: boolean): void {
-  forceOps = on;
-}
 
 const causalMasks = new Map<number, tf.Tensor2D>();
 
@@ -72,7 +67,7 @@ export function attention(
   const scale = 1 / Math.sqrt(dh);
   const k = splitHeads(k2, B, L, heads, dh);
   const v = splitHeads(v2, B, L, heads, dh);
-  if (!forceOps && hasFusedAttention()) {
+  if (hasFusedAttention()) {
     const q = splitHeads(q2, B, L, heads, dh);
     const { P, O } = fusedCausalAttention(q, k, v, scale, mask);
     return { out: mergeHeads(O, B, L, heads, dh), cache: { B, L, heads, dh, q, k, v, p: P, pd: P, mask, fused: true } };
