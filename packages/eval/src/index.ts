@@ -29,3 +29,13 @@ export {
   type EvaluateOptions,
   type EvalResult,
 } from './evaluate';
+export {
+  coldItemSplit,
+  coldUserProtocol,
+  TEST_20_COLD,
+  TEST_20_WARM,
+  TEST_20_COLD_USERS,
+  COLD_USER_MAX_TRAIN_ITEMS,
+  type ColdItemView,
+  type ColdItemSplitOptions,
+} from './cold';
