@@ -1,3 +1,4 @@
+export { Projector, createProjectors, type ProjectorActivation } from './projectors';
 export {
   Stage1Alignment,
   STAGE1_DEFAULTS,
