@@ -6,12 +6,16 @@ import { backboneCommand, BACKBONE_HELP } from './commands/backbone';
 import { benchCommand, BENCH_HELP } from './commands/bench';
 import { dataCommand, DATA_HELP } from './commands/data';
 import { runCommand, RUN_HELP } from './commands/run';
+import { alignCommand, ALIGN_HELP } from './commands/align';
+import { encodeCommand, ENCODE_HELP } from './commands/encode';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
   data: { run: dataCommand, help: DATA_HELP },
   backbone: { run: backboneCommand, help: BACKBONE_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
+  align: { run: alignCommand, help: ALIGN_HELP },
+  encode: { run: encodeCommand, help: ENCODE_HELP },
 };
 
 const USAGE = `allmrec: A-LLMRec in TypeScript
@@ -22,7 +26,9 @@ commands:
   run        the whole pipeline on a dataset (default: built-in synthetic data)
   data       prepare | stats | download datasets
   backbone   train | eval a CF backbone (Stage 0)
-  bench      benchmark a backbone: speed and quality as one JSON object
+  encode     embed texts or a catalogue with a frozen text encoder
+  align      train | eval Stage 1 (collaborative-text alignment, cold items)
+  bench      backbone | align: speed and quality as one JSON object
 
 common options: --json (one JSON object on stdout), --backend wasm|cpu|tensorflow, --quiet
 "allmrec <command> --help" for details.`;
