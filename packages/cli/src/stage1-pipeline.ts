@@ -43,6 +43,7 @@ export interface AlignRun {
 export async function trainAlignment(opts: {
   dataset: InteractionDataset; baseSplit: LeaveOneOutSplit; seed: number; encoder: TextEncoder; coldFraction: number;
   backboneName: string; backboneEpochs?: number; backboneDir?: string; stage1Epochs?: number; reconstruction?: boolean;
+  examplesPerUser?: number;
   progress?: ProgressListener;
 }): Promise<AlignRun> {
   let split: LeaveOneOutSplit = opts.baseSplit;
@@ -63,7 +64,9 @@ export async function trainAlignment(opts: {
   }
   const backboneSeconds = (performance.now() - t0) / 1000;
   const enc = await encodeCatalog(opts.dataset, opts.encoder, opts.progress);
-  const stage1 = new Stage1Alignment({ itemDim: backbone.dim, textDim: opts.encoder.dim, reconstruction: opts.reconstruction ?? true });
+  const stage1 = new Stage1Alignment({
+    itemDim: backbone.dim, textDim: opts.encoder.dim, reconstruction: opts.reconstruction ?? true, examplesPerUser: opts.examplesPerUser ?? 1,
+  });
   const fit = await stage1.fit({
     backbone, split, textEmbeddings: enc.embeddings, seed: opts.seed, epochs: opts.stage1Epochs,
     excludeItems: coldItems, onProgress: opts.progress,
@@ -137,6 +140,7 @@ export async function retrainStage1(run: AlignRun, seed: number, overrides: { re
   const s = new Stage1Alignment({
     itemDim: run.backbone.dim, textDim: run.encoder.dim,
     reconstruction: overrides.reconstruction ?? true, matching: overrides.matching ?? true,
+    examplesPerUser: run.stage1.config.examplesPerUser,
   });
   await s.fit({ backbone: run.backbone, split: run.split, textEmbeddings: run.textEmbeddings, seed, epochs: overrides.epochs, excludeItems: run.coldItems });
   return s;
