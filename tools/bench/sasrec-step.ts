@@ -4,8 +4,8 @@
 //   PROFILE=1 npx tsx tools/bench/sasrec-step.ts  per-kernel totals (tf.profile), TOP rows
 //   BACKEND=cpu ...                               another tfjs backend
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, selectBackend } from '../../packages/core/src/index';
-import { Adam, SASREC_DEFAULTS, initialParameters, lossAndGradients, parameterShapes, prepareStep } from '../../packages/cf-backbones/src/sasrec';
+import { Adam, Rng, selectBackend } from '../../packages/core/src/index';
+import { SASREC_DEFAULTS, initialParameters, lossAndGradients, parameterShapes, prepareStep } from '../../packages/cf-backbones/src/sasrec';
 import { SequenceSampler } from '../../packages/cf-backbones/src/sampler';
 
 async function main() {

@@ -28,11 +28,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, isArtifact, readArtifact, selectBackend, writeArtifact,
+  Adam, Rng, isArtifact, readArtifact, selectBackend, writeArtifact, type AdamState,
   type LeaveOneOutSplit, type ProgressListener,
 } from '@allmrec/core';
 import type { CFBackbone } from '@allmrec/cf-backbones';
-import { Adam, type AdamState } from './adam';
 
 /** Hyper-parameters; defaults are the A-LLMRec reference values. */
 export interface Stage1Config {

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, dropoutMask, isArtifact, layerNorm, layerNormBackward, readArtifact, selectBackend, writeArtifact,
+  Adam, Rng, dropoutMask, isArtifact, layerNorm, layerNormBackward, readArtifact, selectBackend, writeArtifact,
   type LayerNormCache as LNCache, type LeaveOneOutSplit,
 } from '@allmrec/core';
 import type { CFBackbone, EpochStats, FitOptions, FitResult } from './backbone';
@@ -301,74 +301,6 @@ export function lossAndGradients(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Adam (PyTorch semantics: bias-corrected moments, eps outside the square root).
-
-export class Adam {
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
-  step = 0;
-
-  constructor(private readonly lr: number, private readonly b1: number, private readonly b2: number,
-    private readonly eps: number) {}
-
-  /** Applies one update to `params` from `grads` (both keyed by name). */
-  apply(params: Map<string, tf.Variable>, grads: Params): void {
-    this.step += 1;
-    const t = this.step;
-    const c1 = 1 - Math.pow(this.b1, t);
-    const c2 = 1 - Math.pow(this.b2, t);
-    const stepSize = this.lr / c1;
-    const sqrtC2 = Math.sqrt(c2);
-    tf.tidy(() => {
-      for (const [name, param] of params) {
-        const g = grads[name];
-        if (!g) continue;
-        let m = this.m.get(name);
-        let v = this.v.get(name);
-        if (!m || !v) {
-          m = tf.variable(tf.zerosLike(param), false);
-          v = tf.variable(tf.zerosLike(param), false);
-          this.m.set(name, m);
-          this.v.set(name, v);
-        }
-        const m2 = tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1));
-        const v2 = tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2));
-        m.assign(m2);
-        v.assign(v2);
-        // p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps)
-        const denom = tf.add(tf.div(tf.sqrt(v2), sqrtC2), this.eps);
-        param.assign(tf.sub(param, tf.mul(tf.div(m2, denom), stepSize)));
-      }
-    });
-  }
-
-  /** Moments as plain arrays (for checkpoints). */
-  state(): { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
-    const m = new Map<string, Float32Array>();
-    const v = new Map<string, Float32Array>();
-    for (const [k, t] of this.m) m.set(k, t.dataSync() as Float32Array);
-    for (const [k, t] of this.v) v.set(k, t.dataSync() as Float32Array);
-    return { step: this.step, m, v };
-  }
-
-  /** Restores moments saved by {@link state}. */
-  restore(s: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> },
-    shapes: Map<string, number[]>): void {
-    this.dispose();
-    this.step = s.step;
-    for (const [k, a] of s.m) this.m.set(k, tf.variable(tf.tensor(a, shapes.get(k)), false));
-    for (const [k, a] of s.v) this.v.set(k, tf.variable(tf.tensor(a, shapes.get(k)), false));
-  }
-
-  dispose(): void {
-    for (const t of this.m.values()) t.dispose();
-    for (const t of this.v.values()) t.dispose();
-    this.m.clear();
-    this.v.clear();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Step plumbing shared by training and tests.
 
 /** Uploads a sampled batch and draws its dropout masks. Call inside tf.tidy. */
@@ -547,7 +479,7 @@ export class SASRec implements CFBackbone {
     for (const [k, v] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: v };
     await writeArtifact(dir, {
       kind: CHECKPOINT_KIND,
-      config: { numItems: this.numItems, config: this.config, seed, epoch, adamStep: st.step },
+      config: { numItems: this.numItems, config: this.config, seed, epoch, adamSteps: st.steps },
       tensors,
     });
   }
@@ -555,7 +487,7 @@ export class SASRec implements CFBackbone {
   private async tryResume(dir: string, seed: number, adam: Adam): Promise<number> {
     if (!isArtifact(dir)) return 0;
     const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
-    const cfg = art.config as { numItems: number; config: SASRecConfig; seed: number; epoch: number; adamStep: number };
+    const cfg = art.config as { numItems: number; config: SASRecConfig; seed: number; epoch: number; adamSteps: Record<string, number> };
     if (cfg.numItems !== this.numItems || cfg.seed !== seed || JSON.stringify(cfg.config) !== JSON.stringify(this.config)) {
       throw new Error(`SASRec: checkpoint in ${dir} was written for another run (seed ${cfg.seed}, ${cfg.numItems} items); remove it or use another directory`);
     }
@@ -570,8 +502,7 @@ export class SASRec implements CFBackbone {
       else if (group === 'adam_v') v.set(key, data);
     }
     this.setParams(values);
-    const shapes = new Map(Object.entries(parameterShapes(this.numItems, this.config)));
-    adam.restore({ step: cfg.adamStep, m, v }, shapes);
+    adam.restore({ steps: cfg.adamSteps, m, v }, parameterShapes(this.numItems, this.config));
     return cfg.epoch;
   }
 

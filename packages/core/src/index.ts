@@ -25,3 +25,4 @@ export {
   cacheDir, isOffline, OfflineError, downloadFile, type DownloadOptions, type DownloadResult,
 } from './download';
 export { createProgressRenderer, formatDuration, type ProgressRendererOptions } from './progress';
+export { Adam, type AdamState } from './adam';

@@ -31,3 +31,17 @@ export {
   TEMPLATES, templateFor, renderPrompt, renderTarget, matchesTitle, extractAnswer, namedCandidate, SLOT_MARKERS,
   type PromptTemplate, type PromptSlot, type SlotKind, type RenderedPrompt, type PromptTokenizer, type PromptItem,
 } from './prompt';
+export {
+  trainByteLevelBPE, bytesToUnicode, byteLevelPieces, GPT2_SPLIT_REGEX,
+  type BPETrainOptions, type TrainedBPE,
+} from './bpe-trainer';
+export {
+  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes,
+  PIECE_BREAK, SLOT_MARK,
+  type PretrainOptions, type PretrainResult, type PretrainCorpusOptions, type ListCopyDocument, type ListCopyResult, type GPT2Spec,
+} from './pretrain';
+export {
+  Stage2Model, STAGE2_DEFAULTS, STAGE2_KIND,
+  type Stage2Sources, type Stage2Config, type Stage2Example, type Stage2Inputs, type Stage2FitOptions, type Stage2FitResult,
+  type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation,
+} from './stage2';

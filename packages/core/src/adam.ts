@@ -16,6 +16,7 @@ export interface AdamState {
   v: Map<string, Float32Array>;
 }
 
+/** Adam with PyTorch semantics; used by every allmrec trainer (SASRec, Stage 1, Stage 2). */
 export class Adam {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -50,14 +51,16 @@ export class Adam {
     });
   }
 
+  /** Moments and step counters as plain arrays (for checkpoints). */
   state(): AdamState {
     const m = new Map<string, Float32Array>();
     const v = new Map<string, Float32Array>();
-    for (const [k, t] of this.m) m.set(k, t.dataSync() as Float32Array);
-    for (const [k, t] of this.v) v.set(k, t.dataSync() as Float32Array);
+    for (const [k, t] of this.m) m.set(k, t.dataSync().slice() as Float32Array);
+    for (const [k, t] of this.v) v.set(k, t.dataSync().slice() as Float32Array);
     return { steps: Object.fromEntries(this.steps), m, v };
   }
 
+  /** Restores what {@link state} returned; `shapes` gives each parameter's shape. */
   restore(s: AdamState, shapes: Record<string, number[]>): void {
     this.dispose();
     for (const [k, n] of Object.entries(s.steps)) this.steps.set(k, n);

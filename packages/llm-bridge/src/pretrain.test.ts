@@ -1,0 +1,101 @@
+/**
+ * Pretraining: the training forward matches the gpt2.ts decoder on the saved checkpoint, the
+ * loss drops on a tiny corpus, runs are deterministic and resumable, and the corpus teaches the
+ * Stage 2 answer format.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '@allmrec/core';
+import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
+import { trainByteLevelBPE } from './bpe-trainer';
+import {
+  PIECE_BREAK, SLOT_MARK, TrainableGPT2, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
+} from './pretrain';
+import { TEMPLATES, renderPrompt } from './prompt';
+import { HFTokenizer } from './tokenizer';
+import { Rng } from '@allmrec/core';
+
+let tmp: string;
+beforeAll(async () => {
+  await selectBackend();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-pretrain-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const ITEMS = [
+  'Toy Story (1995)', 'GoldenEye (1995)', 'Four Rooms (1995)', 'Get Shorty (1995)', 'Copycat (1995)',
+  'Twelve Monkeys (1995)', 'Babe (1995)', 'Dead Man Walking (1995)', 'Richard III (1995)', 'Seven (Se7en) (1995)',
+].map((title) => ({ title, description: '' }));
+
+test('training forward logits equal the gpt2.ts decoder after saving (1e-4)', async () => {
+  const bpe = trainByteLevelBPE(ITEMS.map((i) => i.title), { vocabSize: 300 });
+  const model = new TrainableGPT2({ vocabSize: bpe.vocabSize, hidden: 32, layers: 2, heads: 4, maxPositions: 32, eosTokenId: bpe.eosTokenId }, 3);
+  // Perturb LN gains/biases and biases so every weight matters.
+  tf.tidy(() => { for (const v of model.params.values()) v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 7), 0.05))); });
+  const dir = path.join(tmp, 'parity');
+  await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+  const lm = loadCausalLMSync(dir);
+  const ids = new Int32Array([5, 17, 200, 3, 44, 9, 120, 7, 1, 2, 250, 31]);
+  const a = tf.tidy(() => model.logits(ids, 2, 6).dataSync());
+  const b = tf.tidy(() => lm.forward(lm.embedTokens(tf.tensor2d(ids, [2, 6], 'int32')), tf.ones([2, 6]) as tf.Tensor2D).logits.dataSync());
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  expect(m).toBeLessThan(1e-4);
+  expect(lm.tokenizer.vocabSize).toBe(bpe.vocabSize);
+  lm.dispose();
+  model.dispose();
+});
+
+test('corpus documents follow renderPrompt token boundaries, with slots', () => {
+  const corpus = buildPretrainCorpus(ITEMS, { seed: 1, template: TEMPLATES.movies, documents: 5, listHistory: [2, 2], listCandidates: [3, 3] });
+  expect(corpus.length).toBe(ITEMS.length + 5);
+  const doc = corpus[ITEMS.length];
+  const pieces = doc.split(PIECE_BREAK);
+  expect(pieces.filter((p) => p === SLOT_MARK).length).toBe(1 + 2 + 3);
+  expect(pieces[pieces.length - 1]).toMatch(/^".*"$/);
+  // The answer is one of the candidates.
+  const answer = pieces[pieces.length - 1];
+  const cands = pieces.slice(pieces.indexOf(pieces.find((p) => p.includes('title set'))!) + 1, -2).filter((p) => p !== SLOT_MARK).map((p) => p.replace(/^, /, ''));
+  expect(cands).toContain(answer);
+  // Same ids as renderPrompt with the slot placeholders at the same positions.
+  const bpe = trainByteLevelBPE(corpus.flatMap((d) => d.split(PIECE_BREAK)), { vocabSize: 400 });
+  const tok = new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig);
+  const { ids, target } = tokenizeDocument(tok, pieces.slice(0, -1).join(PIECE_BREAK), bpe.eosTokenId, new Rng(0), bpe.eosTokenId);
+  const hist = pieces.slice(2, 6).filter((p) => p !== SLOT_MARK).map((p, i) => ({ id: i + 1, title: p.replace(/^, /, '').slice(1, -1) }));
+  const cand = cands.map((c, i) => ({ id: 10 + i, title: c.slice(1, -1) }));
+  const r = renderPrompt(tok, TEMPLATES.movies, hist, cand, { placeholderId: -1 });
+  expect(ids.length - 1).toBe(r.ids.length);
+  r.ids.forEach((id, i) => { if (id === -1) expect(target[i]).toBe(false); else expect(ids[i]).toBe(id); });
+});
+
+test('pretrainLM: loss drops, held-out perplexity, deterministic, resumable, loads as a CausalLM', async () => {
+  const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 60, listHistory: [1, 2], listCandidates: [2, 4] });
+  const base = { corpus, seed: 5, vocabSize: 320, hidden: 32, layers: 2, heads: 2, maxPositions: 160, seqLen: 64, batchSize: 4, steps: 24, lr: 3e-3 };
+  const losses: number[] = [];
+  const r1 = await pretrainLM({ ...base, outDir: path.join(tmp, 'a'), onProgress: (e) => { if (!e.done) losses.push(Number(e.values!.loss)); } });
+  expect(r1.steps).toBe(24);
+  const first = losses.slice(0, 3).reduce((a, b) => a + b) / 3;
+  const last = losses.slice(-3).reduce((a, b) => a + b) / 3;
+  expect(last).toBeLessThan(first * 0.8);
+  expect(Number.isFinite(r1.heldOutPerplexity)).toBe(true);
+  expect(r1.heldOutPerplexity).toBeLessThan(r1.vocabSize);
+  expect(r1.heldOutTokens).toBeGreaterThan(0);
+  // Same seed → same weights; interrupted + resumed → same weights.
+  await pretrainLM({ ...base, outDir: path.join(tmp, 'b') });
+  const ck = path.join(tmp, 'ck');
+  // Interrupt after 10 steps: a run with checkpointEvery 10 and a progress listener that throws at step 12.
+  await expect(pretrainLM({ ...base, outDir: path.join(tmp, 'c1'), checkpointDir: ck, checkpointEvery: 10, onProgress: (e) => { if (e.current === 12) throw new Error('stop'); } })).rejects.toThrow('stop');
+  const r3 = await pretrainLM({ ...base, outDir: path.join(tmp, 'c'), checkpointDir: ck, checkpointEvery: 10 });
+  expect(r3.resumedFrom).toBe(10);
+  const read = (d: string) => fs.readFileSync(path.join(tmp, d, 'model.safetensors'));
+  expect(read('b').equals(read('a'))).toBe(true);
+  expect(read('c').equals(read('a'))).toBe(true);
+  const lm = loadCausalLMSync(path.join(tmp, 'a'));
+  expect(lm.config.vocabSize).toBe(r1.vocabSize);
+  const acc = listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 3, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8 });
+  expect(acc.documents).toBe(3);
+  expect(acc.outputs.length).toBe(3);
+  lm.dispose();
+});

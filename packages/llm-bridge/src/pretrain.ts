@@ -1,0 +1,755 @@
+/**
+ * Pretraining a small GPT-2-family causal LM on item texts, for machines where no pretrained LM
+ * can be downloaded (`allmrec lm pretrain`). The result is an ordinary Hugging Face checkpoint
+ * directory (config.json + model.safetensors + tokenizer.json) that `loadCausalLM` reads and
+ * Stage 2 keeps frozen like any other LM.
+ *
+ * ## The corpus ({@link buildPretrainCorpus})
+ * A-LLMRec relies on the frozen LLM already knowing how to answer "The recommendation is " with a
+ * quoted title copied from the candidate list (OPT-6.7B learned that kind of copying in
+ * pretraining). A tiny LM must learn it here, so the corpus has two parts:
+ * 1. the items' texts (title, and the description when there is one);
+ * 2. "list-copy" documents in the exact wording of the Stage 2 prompt (`prompt.ts`): a user slot,
+ *    a history of quoted titles each followed by a slot, the candidate title set each followed by
+ *    a slot, then `The recommendation is "<title>"` and end-of-text, where the answer is a title
+ *    drawn uniformly from the document's candidate list.
+ * Only item texts are used: no interactions, no users, so nothing about test targets leaks (the
+ * answer is random; the LM learns the format and to copy a listed title, not which one).
+ *
+ * A document is a string whose pieces, separated by {@link PIECE_BREAK}, are tokenized
+ * separately and concatenated, exactly as `renderPrompt` tokenizes its pieces (so the LM sees the
+ * same token boundaries, e.g. the lone trailing space before an opening quote). A piece equal to
+ * {@link SLOT_MARK} stands for an embedding slot: during training it becomes one uniformly random
+ * token that is never a prediction target, so the LM learns to read past arbitrary inputs at the
+ * slot positions where Stage 2 puts F_U / F_I outputs.
+ *
+ * ## The model ({@link TrainableGPT2}, {@link pretrainLM})
+ * GPT-2: learned positions, pre-LayerNorm blocks, GELU (tanh), tied input/output embeddings,
+ * LayerNorm eps 1e-5, initialisation N(0, 0.02) (residual projections scaled by 1/sqrt(2·layers)).
+ * Weights are `tf.Variable`s named like Hugging Face's `GPT2LMHeadModel` (without the
+ * "transformer." prefix); every op with a large matMul has a custom gradient of plain matMuls with
+ * explicit transposes (WASM pitfall 2), the cross-entropy has its own softmax − one-hot gradient
+ * (pitfall 4), and attention uses core's fused causal-attention kernel when the backend has it.
+ * Rows are packed with whole documents (each followed by `<|endoftext|>`); a document longer than
+ * a row is split; the tail of a row is padding that is never a target. AdamW (β 0.9/0.95, weight
+ * decay 0.01 on matrices), global gradient-norm clipping at 1.0, linear warm-up then cosine decay
+ * to 10 % of the learning rate. Batches are drawn per step from a generator forked from
+ * (seed, step), so a run is deterministic and a resumed run equals an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  Rng, fusedCausalAttention, fusedCausalAttentionGrad, hasFusedAttention, isArtifact, layerNorm, layerNormBackward,
+  readArtifact, selectBackend, writeArtifact, type ProgressListener, type TensorInput,
+} from '@allmrec/core';
+import { trainByteLevelBPE } from './bpe-trainer';
+import type { CausalLM } from './causal-lm';
+import { writeHFCheckpoint } from './checkpoint';
+import { namedCandidate, type PromptTemplate, TEMPLATES } from './prompt';
+import { GPT2_EOS, HFTokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './tokenizer';
+
+/** Separates the pieces of a corpus document that are tokenized separately. */
+export const PIECE_BREAK = '\u001e';
+/** A piece that stands for an embedding slot (a random, never-predicted token in training). */
+export const SLOT_MARK = '\u001f';
+
+// ---------------------------------------------------------------------------------------------
+// Corpus.
+
+/** Options of {@link buildPretrainCorpus}. */
+export interface PretrainCorpusOptions {
+  seed: number;
+  /** Prompt wording (default the generic "bought/item/buy"). */
+  template?: PromptTemplate;
+  /** Number of list-copy documents (default 4 × the number of items). */
+  documents?: number;
+  /** Range [min, max] of history titles per list-copy document (default [1, 10]). */
+  listHistory?: [number, number];
+  /** Range [min, max] of candidate titles per list-copy document (default [2, 20]). */
+  listCandidates?: [number, number];
+  /** Include one document per item text (default true). */
+  itemTexts?: boolean;
+}
+
+/** One list-copy document: the prompt pieces (up to "The recommendation is ") and its answer. */
+export interface ListCopyDocument {
+  /** Prompt pieces, as `renderPrompt` emits them, with {@link SLOT_MARK} for every slot. */
+  pieces: string[];
+  /** Candidate titles in the order shown. */
+  candidates: string[];
+  /** Index of the answer in `candidates`. */
+  answer: number;
+}
+
+/**
+ * A list-copy document in the Stage 2 prompt's wording (see `renderPrompt`), with random history
+ * and candidates drawn from `titles` and a random answer among the candidates.
+ */
+export function listCopyDocument(
+  titles: string[], rng: Rng, template: PromptTemplate, history: [number, number], candidates: [number, number],
+): ListCopyDocument {
+  const nh = rng.intRange(history[0], history[1]);
+  const nc = Math.min(titles.length, rng.intRange(candidates[0], candidates[1]));
+  const pieces: string[] = [SLOT_MARK, ` is a user representation. This user has ${template.pastVerb} `];
+  for (let i = 0; i < nh; i++) {
+    pieces.push(`${i === 0 ? '' : ', '}"${titles[rng.int(titles.length)]}"`, SLOT_MARK);
+  }
+  pieces.push(` in the previous. Recommend one next ${template.noun} for this user to ${template.verb} next from the following ${template.noun} title set, `);
+  const chosen = new Set<number>();
+  while (chosen.size < nc) chosen.add(rng.int(titles.length));
+  const cands = [...chosen].map((i) => titles[i]);
+  cands.forEach((t, i) => pieces.push(`${i === 0 ? '' : ', '}"${t}"`, SLOT_MARK));
+  pieces.push('. The recommendation is ');
+  return { pieces, candidates: cands, answer: rng.int(nc) };
+}
+
+/**
+ * The pretraining corpus: item texts plus list-copy documents teaching the answer format of the
+ * Stage 2 prompt (see the module comment). Deterministic in `seed`. Uses item texts only.
+ */
+export function buildPretrainCorpus(items: { title: string; description?: string }[], options: PretrainCorpusOptions): string[] {
+  const template = options.template ?? TEMPLATES.generic;
+  const titles = items.map((i) => i.title).filter((t) => t.length > 0);
+  const out: string[] = [];
+  if (options.itemTexts ?? true) {
+    for (const it of items) {
+      const text = it.description && it.description !== 'Empty description' ? `"${it.title}": ${it.description}` : `"${it.title}"`;
+      if (it.title || it.description) out.push(text);
+    }
+  }
+  if (titles.length >= 2) {
+    const n = options.documents ?? 4 * items.length;
+    const rng = new Rng(options.seed).fork('list-copy');
+    for (let d = 0; d < n; d++) {
+      const doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20]);
+      out.push([...doc.pieces, `"${doc.candidates[doc.answer]}"`].join(PIECE_BREAK));
+    }
+  }
+  return out;
+}
+
+/** Text pieces of a corpus document (slots excluded), e.g. for tokenizer training. */
+function textPieces(doc: string): string[] {
+  return doc.split(PIECE_BREAK).filter((p) => p !== SLOT_MARK && p.length > 0);
+}
+
+/**
+ * Token ids of a corpus document followed by end-of-text, and whether each token is a prediction
+ * target (slot tokens are not). Slots become uniformly random non-special tokens drawn from `rng`.
+ */
+export function tokenizeDocument(
+  tok: { encode(text: string): number[] }, doc: string, eos: number, rng: Rng, slotVocab: number,
+): { ids: number[]; target: boolean[] } {
+  const ids: number[] = [];
+  const target: boolean[] = [];
+  for (const p of doc.split(PIECE_BREAK)) {
+    if (p === SLOT_MARK) {
+      ids.push(rng.int(slotVocab));
+      target.push(false);
+    } else if (p.length) {
+      for (const id of tok.encode(p)) { ids.push(id); target.push(true); }
+    }
+  }
+  ids.push(eos);
+  target.push(true);
+  return { ids, target };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trainable GPT-2.
+
+/** Architecture of a {@link TrainableGPT2}. */
+export interface GPT2Spec {
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  maxPositions: number;
+  eosTokenId: number;
+}
+
+type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
+const custom = (f: Custom) => tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...x: tf.Tensor[]) => tf.Tensor;
+
+/** x·W + b with weight gradients; plain matMuls with explicit transposes. */
+const linearW = custom((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, bias: b }),
+    gradFunc: (dy, [xs, ws]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws as tf.Tensor2D)),
+      tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
+      tf.sum(dy, 0),
+    ],
+  };
+});
+
+const LN_EPS = 1e-5;
+const layerNormW = custom((x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  const { y, cache } = layerNorm(x, g, b, LN_EPS);
+  save([cache.xhat, cache.rstd, g]);
+  return {
+    value: y,
+    gradFunc: (dy, [xhat, rstd, gs]) => {
+      const r = layerNormBackward(dy as tf.Tensor2D, { xhat: xhat as tf.Tensor2D, rstd: rstd as tf.Tensor2D, g: gs as tf.Tensor1D });
+      return [r.dx, r.dg, r.db];
+    },
+  };
+});
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+/** GELU, tanh approximation (as `layers.activate('gelu_tanh')`), closed-form gradient. */
+const geluTanh = custom((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner))),
+    gradFunc: (dy, [xs]) => {
+      const th = tf.tanh(tf.mul(tf.add(xs, tf.mul(tf.pow(xs, 3), 0.044715)), GELU_C));
+      const du = tf.mul(tf.add(1, tf.mul(tf.square(xs), 3 * 0.044715)), GELU_C);
+      const d = tf.add(tf.mul(tf.add(1, th), 0.5), tf.mul(tf.mul(tf.mul(xs, 0.5), tf.sub(1, tf.square(th))), du));
+      return tf.mul(dy, d);
+    },
+  };
+});
+
+/** Causal self-attention of q, k, v [n, T, dh] (fused kernel when available). */
+function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, scale: number): tf.Tensor3D {
+  if (hasFusedAttention()) {
+    const f = custom((qi: tf.Tensor3D, ki: tf.Tensor3D, vi: tf.Tensor3D, save: tf.GradSaveFunc) => {
+      const { P, O } = fusedCausalAttention(qi, ki, vi, scale);
+      save([qi, ki, vi, P]);
+      return {
+        value: O,
+        gradFunc: (dy, [qs, ks, vs, ps]) => {
+          const g = fusedCausalAttentionGrad(qs as tf.Tensor3D, ks as tf.Tensor3D, vs as tf.Tensor3D, ps as tf.Tensor3D, dy as tf.Tensor3D, scale);
+          return [g.dq, g.dk, g.dv];
+        },
+      };
+    });
+    return f(q, k, v) as tf.Tensor3D;
+  }
+  const T = q.shape[1];
+  const biasData = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) biasData[i * T + j] = -1e9;
+  const bias = tf.tensor2d(biasData, [T, T]);
+  const f = custom((qi: tf.Tensor3D, ki: tf.Tensor3D, vi: tf.Tensor3D, save: tf.GradSaveFunc) => {
+    const s = tf.add(tf.mul(tf.matMul(qi, tf.transpose(ki, [0, 2, 1])), scale), bias);
+    const p = tf.softmax(s) as tf.Tensor3D;
+    save([qi, ki, vi, p]);
+    return {
+      value: tf.matMul(p, vi),
+      gradFunc: (dy, saved) => {
+        const [sq, sk, sv, sp] = saved as tf.Tensor3D[];
+        const dO = dy as tf.Tensor3D;
+        const dP = tf.matMul(dO, tf.transpose(sv, [0, 2, 1]));
+        const dV = tf.matMul(tf.transpose(sp, [0, 2, 1]), dO);
+        const dS = tf.mul(tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true))), scale) as tf.Tensor3D;
+        return [tf.matMul(dS, sk), tf.matMul(tf.transpose(dS, [0, 2, 1]), sq), dV];
+      },
+    };
+  });
+  const out = f(q, k, v) as tf.Tensor3D;
+  bias.dispose();
+  return out;
+}
+
+/**
+ * Weighted mean cross-entropy of `targets` from hidden states h [N, H] through the tied output
+ * matrix wte [V, H]; gradients w.r.t. h and wte (softmax − one-hot, no broadcast Equal).
+ */
+function tiedCrossEntropy(h: tf.Tensor2D, wte: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  let total = 0;
+  for (const w of weights) total += w;
+  if (total <= 0) throw new Error('tiedCrossEntropy: no target has a positive weight');
+  const V = wte.shape[0];
+  const f = custom((hi: tf.Tensor2D, wi: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const logits = tf.matMul(hi, tf.transpose(wi));
+    const lse = tf.logSumExp(logits, -1, true);
+    const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), V), 'float32');
+    const wt = tf.tensor2d(weights, [weights.length, 1]);
+    const nll = tf.sub(lse, tf.sum(tf.mul(logits, onehot), -1, true));
+    save([hi, wi, logits, lse, onehot, wt]);
+    return {
+      value: tf.div(tf.sum(tf.mul(nll, wt)), total),
+      gradFunc: (dy, [hs, ws, lg, l, oh, w]) => {
+        const dl = tf.mul(tf.sub(tf.exp(tf.sub(lg, l)), oh), tf.mul(w, tf.div(dy, total))) as tf.Tensor2D;
+        return [tf.matMul(dl, ws as tf.Tensor2D), tf.matMul(tf.transpose(dl), hs as tf.Tensor2D)];
+      },
+    };
+  });
+  return f(h, wte) as tf.Scalar;
+}
+
+/** Hugging Face names and shapes of a GPT-2's weights (GPT2LMHeadModel without "transformer."). */
+export function gpt2ParameterShapes(s: GPT2Spec): Record<string, number[]> {
+  const H = s.hidden;
+  const out: Record<string, number[]> = { 'wte.weight': [s.vocabSize, H], 'wpe.weight': [s.maxPositions, H] };
+  for (let i = 0; i < s.layers; i++) {
+    const p = `h.${i}.`;
+    Object.assign(out, {
+      [p + 'ln_1.weight']: [H], [p + 'ln_1.bias']: [H],
+      [p + 'attn.c_attn.weight']: [H, 3 * H], [p + 'attn.c_attn.bias']: [3 * H],
+      [p + 'attn.c_proj.weight']: [H, H], [p + 'attn.c_proj.bias']: [H],
+      [p + 'ln_2.weight']: [H], [p + 'ln_2.bias']: [H],
+      [p + 'mlp.c_fc.weight']: [H, 4 * H], [p + 'mlp.c_fc.bias']: [4 * H],
+      [p + 'mlp.c_proj.weight']: [4 * H, H], [p + 'mlp.c_proj.bias']: [H],
+    });
+  }
+  out['ln_f.weight'] = [H];
+  out['ln_f.bias'] = [H];
+  return out;
+}
+
+/**
+ * A GPT-2 whose weights are `tf.Variable`s, for pretraining. `toHF()` gives the tensors
+ * `loadCausalLM` reads back with the same logits.
+ */
+export class TrainableGPT2 {
+  readonly params = new Map<string, tf.Variable>();
+
+  constructor(readonly spec: GPT2Spec, seed: number) {
+    const { hidden: H, heads, layers } = spec;
+    if (H % heads !== 0) throw new RangeError(`hidden ${H} is not divisible by heads ${heads}`);
+    const rng = new Rng(seed).fork('gpt2-init');
+    for (const [name, shape] of Object.entries(gpt2ParameterShapes(spec))) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(n);
+      if (name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name === 'ln_f.weight') data.fill(1);
+      else if (shape.length === 2) {
+        const std = name === 'wpe.weight' ? 0.01 : name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * layers) : 0.02;
+        for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+      }
+      this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `pretrain/${name}/${rng.nextUint32()}`)));
+    }
+  }
+
+  private p(name: string): tf.Variable {
+    return this.params.get(name)!;
+  }
+
+  /** Final hidden states (after ln_f) [B·T, H] of token rows `ids` [B·T] starting at position 0. */
+  hidden(ids: Int32Array, B: number, T: number): tf.Tensor2D {
+    const { hidden: H, heads, layers, maxPositions } = this.spec;
+    if (T > maxPositions) throw new RangeError(`sequence length ${T} exceeds ${maxPositions} positions`);
+    const dh = H / heads;
+    const scale = 1 / Math.sqrt(dh);
+    const tok = tf.gather(this.p('wte.weight'), tf.tensor1d(ids, 'int32'));
+    const pos = tf.slice(this.p('wpe.weight'), [0, 0], [T, H]);
+    let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, H]), pos), [B * T, H]) as tf.Tensor2D;
+    const heads3 = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]), [B * heads, T, dh]) as tf.Tensor3D;
+    for (let l = 0; l < layers; l++) {
+      const p = `h.${l}.`;
+      const h = layerNormW(x, this.p(p + 'ln_1.weight'), this.p(p + 'ln_1.bias'));
+      const qkv = linearW(h, this.p(p + 'attn.c_attn.weight'), this.p(p + 'attn.c_attn.bias'));
+      const [q, k, v] = tf.split(qkv, 3, 1);
+      const o = causalAttention(heads3(q), heads3(k), heads3(v), scale);
+      const merged = tf.reshape(tf.transpose(tf.reshape(o, [B, heads, T, dh]), [0, 2, 1, 3]), [B * T, H]);
+      x = tf.add(x, linearW(merged, this.p(p + 'attn.c_proj.weight'), this.p(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
+      const h2 = layerNormW(x, this.p(p + 'ln_2.weight'), this.p(p + 'ln_2.bias'));
+      const up = geluTanh(linearW(h2, this.p(p + 'mlp.c_fc.weight'), this.p(p + 'mlp.c_fc.bias')));
+      x = tf.add(x, linearW(up, this.p(p + 'mlp.c_proj.weight'), this.p(p + 'mlp.c_proj.bias'))) as tf.Tensor2D;
+    }
+    return layerNormW(x, this.p('ln_f.weight'), this.p('ln_f.bias')) as tf.Tensor2D;
+  }
+
+  /** Logits [B, T, V] of token rows `ids` [B·T]. */
+  logits(ids: Int32Array, B: number, T: number): tf.Tensor3D {
+    return tf.tidy(() => tf.reshape(tf.matMul(this.hidden(ids, B, T), tf.transpose(this.p('wte.weight'))), [B, T, -1]) as tf.Tensor3D);
+  }
+
+  /**
+   * Weighted mean next-token cross-entropy: `inputs` and `targets` [B·T] (targets[t] follows
+   * inputs[t]), `weights` [B·T] (0 = not a target). Differentiable w.r.t. every weight.
+   */
+  loss(inputs: Int32Array, targets: Int32Array, weights: Float32Array, B: number, T: number): tf.Scalar {
+    return tiedCrossEntropy(this.hidden(inputs, B, T), this.p('wte.weight') as tf.Tensor as tf.Tensor2D, targets, weights);
+  }
+
+  /** Number of parameters. */
+  get size(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** The weights as Hugging Face tensors (GPT2LMHeadModel names, tied head omitted). */
+  toHF(): Map<string, TensorInput> {
+    const out = new Map<string, TensorInput>();
+    for (const [k, v] of this.params) out.set(k, { shape: v.shape, data: v.dataSync().slice() as Float32Array });
+    return out;
+  }
+
+  /** config.json of the checkpoint. */
+  configJson(): Record<string, unknown> {
+    const s = this.spec;
+    return {
+      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: s.vocabSize, n_embd: s.hidden, n_layer: s.layers,
+      n_head: s.heads, n_positions: s.maxPositions, n_ctx: s.maxPositions, n_inner: 4 * s.hidden,
+      activation_function: 'gelu_new', layer_norm_epsilon: LN_EPS, bos_token_id: s.eosTokenId, eos_token_id: s.eosTokenId,
+      tie_word_embeddings: true, scale_attn_weights: true, torch_dtype: 'float32',
+    };
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+/** AdamW (decoupled weight decay on matrices) with global-norm gradient clipping. */
+class AdamW {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  t = 0;
+
+  constructor(private readonly beta1 = 0.9, private readonly beta2 = 0.95, private readonly eps = 1e-8, private readonly weightDecay = 0.01) {}
+
+  /** Applies one update; returns the gradient norm before clipping. */
+  step(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, lr: number, clip: number): number {
+    const norm = tf.tidy(() => Math.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+    const scale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1;
+    this.t++;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, p] of params) {
+        const g0 = grads.get(name);
+        if (!g0) continue;
+        const g = scale === 1 ? g0 : tf.mul(g0, scale);
+        let m = this.m.get(name);
+        let v = this.v.get(name);
+        if (!m || !v) {
+          m = tf.keep(tf.variable(tf.zerosLike(p), false));
+          v = tf.keep(tf.variable(tf.zerosLike(p), false));
+          this.m.set(name, m);
+          this.v.set(name, v);
+        }
+        const m2 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+        const v2 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+        m.assign(m2);
+        v.assign(v2);
+        const upd = tf.div(tf.div(m2, bc1), tf.add(tf.sqrt(tf.div(v2, bc2)), this.eps));
+        const decayed = p.rank === 2 && this.weightDecay > 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(upd, lr)));
+      }
+    });
+    return norm;
+  }
+
+  state(): { t: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const [k, t] of this.m) m.set(k, t.dataSync().slice() as Float32Array);
+    for (const [k, t] of this.v) v.set(k, t.dataSync().slice() as Float32Array);
+    return { t: this.t, m, v };
+  }
+
+  restore(t: number, m: Map<string, Float32Array>, v: Map<string, Float32Array>, shapes: Record<string, number[]>): void {
+    this.dispose();
+    this.t = t;
+    for (const [k, a] of m) this.m.set(k, tf.tidy(() => tf.variable(tf.tensor(a, shapes[k]), false)));
+    for (const [k, a] of v) this.v.set(k, tf.tidy(() => tf.variable(tf.tensor(a, shapes[k]), false)));
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training.
+
+/** Options of {@link pretrainLM}. */
+export interface PretrainOptions {
+  /** Documents (see {@link buildPretrainCorpus}; {@link PIECE_BREAK} / {@link SLOT_MARK} honoured). */
+  corpus: string[];
+  /** Where the Hugging Face checkpoint is written (atomically). */
+  outDir: string;
+  seed: number;
+  /** 'train' (default): a byte-level BPE trained on the corpus; 'gpt2': GPT-2's 50,257 tokens (slower). */
+  tokenizer?: 'train' | 'gpt2';
+  /** Vocabulary size of the trained tokenizer (default 2048, incl. 256 bytes + <|endoftext|>). */
+  vocabSize?: number;
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  maxPositions?: number;
+  /** Tokens per training row (default 128). */
+  seqLen?: number;
+  batchSize?: number;
+  /** Optimizer steps (default 1000). */
+  steps?: number;
+  /** Stop early after this many seconds of training (the schedule still assumes `steps`). */
+  maxSeconds?: number;
+  /** Peak learning rate (default 1e-3), reached after `warmupSteps` (default 5 % of steps, ≤ 200). */
+  lr?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  /** Share of documents held out for perplexity (default 0.05). */
+  heldOutFraction?: number;
+  /** Write a resumable checkpoint here every `checkpointEvery` steps (default 200) and resume from it. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  onProgress?: ProgressListener;
+}
+
+/** What {@link pretrainLM} returns. */
+export interface PretrainResult {
+  dir: string;
+  params: number;
+  vocabSize: number;
+  trainTokens: number;
+  heldOutTokens: number;
+  heldOutPerplexity: number;
+  /** Steps taken (may be fewer than asked with `maxSeconds`). */
+  steps: number;
+  seconds: number;
+  /** Mean training loss over the last (up to) 20 steps. */
+  finalLoss: number;
+  /** Mean seconds per step. */
+  stepSeconds: number;
+  /** Step training resumed from (0 when fresh). */
+  resumedFrom: number;
+}
+
+interface Rows {
+  inputs: Int32Array[];
+  targets: Int32Array[];
+  weights: Float32Array[];
+  tokens: number;
+}
+
+/** Packs tokenized documents into rows of T inputs (+ shifted targets), whole documents first. */
+function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: number): Rows {
+  const rows: Rows = { inputs: [], targets: [], weights: [], tokens: 0 };
+  let ids: number[] = [];
+  let tg: boolean[] = [];
+  const flush = () => {
+    if (ids.length < 2) { ids = []; tg = []; return; }
+    const inp = new Int32Array(T).fill(pad);
+    const out = new Int32Array(T).fill(pad);
+    const w = new Float32Array(T);
+    for (let t = 0; t + 1 < ids.length; t++) {
+      inp[t] = ids[t];
+      out[t] = ids[t + 1];
+      w[t] = tg[t + 1] ? 1 : 0;
+      rows.tokens += w[t];
+    }
+    rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w);
+    ids = []; tg = [];
+  };
+  for (const d of docs) {
+    if (ids.length > 0 && ids.length + d.ids.length > T + 1) flush();
+    for (let i = 0; i < d.ids.length; i++) {
+      ids.push(d.ids[i]);
+      tg.push(d.target[i]);
+      if (ids.length === T + 1) {
+        // A document longer than a row continues in the next one (sharing the boundary token).
+        const last = ids[T];
+        const lastT = tg[T];
+        flush();
+        if (i + 1 < d.ids.length) { ids.push(last); tg.push(lastT); }
+      }
+    }
+  }
+  flush();
+  return rows;
+}
+
+function batchOf(rows: Rows, idx: number[], T: number): { inputs: Int32Array; targets: Int32Array; weights: Float32Array } {
+  const B = idx.length;
+  const inputs = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  const weights = new Float32Array(B * T);
+  idx.forEach((r, b) => {
+    inputs.set(rows.inputs[r], b * T);
+    targets.set(rows.targets[r], b * T);
+    weights.set(rows.weights[r], b * T);
+  });
+  return { inputs, targets, weights };
+}
+
+/** Mean cross-entropy (nats per target token) of a model on packed rows. */
+function meanLoss(model: TrainableGPT2, rows: Rows, T: number, batchSize: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let s = 0; s < rows.inputs.length; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, rows.inputs.length - s) }, (_, i) => s + i);
+    const b = batchOf(rows, idx, T);
+    const w = b.weights.reduce((a, x) => a + x, 0);
+    if (w === 0) continue;
+    const l = tf.tidy(() => model.loss(b.inputs, b.targets, b.weights, idx.length, T));
+    sum += l.dataSync()[0] * w;
+    n += w;
+    l.dispose();
+  }
+  return n ? sum / n : NaN;
+}
+
+const CHECKPOINT_KIND = 'allmrec.lm-pretrain.checkpoint';
+
+/**
+ * Trains a small GPT-2 on `corpus` and writes it as a Hugging Face checkpoint to `outDir`
+ * (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). Deterministic in
+ * `seed` on a given backend.
+ */
+export async function pretrainLM(options: PretrainOptions): Promise<PretrainResult> {
+  await selectBackend();
+  const t0 = performance.now();
+  const seed = options.seed;
+  const T = options.seqLen ?? 128;
+  const maxPositions = options.maxPositions ?? 256;
+  if (T > maxPositions) throw new RangeError(`seqLen ${T} exceeds maxPositions ${maxPositions}`);
+  const steps = options.steps ?? 1000;
+  const batchSize = options.batchSize ?? 16;
+  const lr = options.lr ?? 1e-3;
+  const warmup = options.warmupSteps ?? Math.max(1, Math.min(200, Math.round(0.05 * steps)));
+  const every = options.checkpointEvery ?? 200;
+
+  // Tokenizer.
+  let tokJson: Record<string, any>;
+  let tokConfig: Record<string, any>;
+  let eos: number;
+  if ((options.tokenizer ?? 'train') === 'gpt2') {
+    tokJson = gpt2TokenizerJson();
+    tokConfig = gpt2TokenizerConfig();
+    eos = GPT2_EOS;
+  } else {
+    const bpe = trainByteLevelBPE((function* () { for (const d of options.corpus) yield* textPieces(d); })(), { vocabSize: options.vocabSize ?? 2048 });
+    tokJson = bpe.tokenizerJson;
+    tokConfig = bpe.tokenizerConfig;
+    eos = bpe.eosTokenId;
+  }
+  const tok = new HFTokenizer(tokJson, tokConfig, { eosTokenId: eos, bosTokenId: eos });
+  const V = tok.vocabSize;
+
+  // Documents → held-out split → packed rows.
+  const order = new Rng(seed).fork('documents').shuffle(Int32Array.from({ length: options.corpus.length }, (_, i) => i));
+  const nHeld = Math.floor((options.heldOutFraction ?? 0.05) * options.corpus.length);
+  const slotRng = new Rng(seed).fork('slots');
+  const tokenized = Array.from(order, (i) => tokenizeDocument(tok, options.corpus[i], eos, slotRng, eos));
+  const held = packRows(tokenized.slice(0, nHeld), T, eos);
+  const train = packRows(tokenized.slice(nHeld), T, eos);
+  if (train.inputs.length === 0) throw new Error('pretrainLM: the corpus gives no training rows');
+
+  const spec: GPT2Spec = {
+    vocabSize: V, hidden: options.hidden ?? 128, layers: options.layers ?? 4, heads: options.heads ?? 4, maxPositions, eosTokenId: eos,
+  };
+  const model = new TrainableGPT2(spec, seed);
+  const shapes = gpt2ParameterShapes(spec);
+  const adam = new AdamW(0.9, 0.95, 1e-8, options.weightDecay ?? 0.01);
+  const names = [...model.params.keys()];
+  const vars = names.map((n) => model.params.get(n)!);
+  let start = 0;
+  const runKey = JSON.stringify({ spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length });
+  if (options.checkpointDir && isArtifact(options.checkpointDir)) {
+    const art = await readArtifact(options.checkpointDir, { expectKind: CHECKPOINT_KIND });
+    if (art.config.runKey !== runKey) throw new Error(`pretrainLM: the checkpoint in ${options.checkpointDir} belongs to another run; remove it or use another directory`);
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const [name, t] of art.tensors) {
+      const [group, key] = [name.slice(0, name.indexOf('/')), name.slice(name.indexOf('/') + 1)];
+      const data = t.data as Float32Array;
+      if (group === 'param') model.params.get(key)!.assign(tf.tensor(data, shapes[key]));
+      else if (group === 'm') m.set(key, data);
+      else if (group === 'v') v.set(key, data);
+    }
+    adam.restore(art.config.adamT, m, v, shapes);
+    start = art.config.step;
+  }
+  const writeCheckpoint = async (step: number) => {
+    const tensors: Record<string, TensorInput> = {};
+    for (const [k, t] of model.params) tensors[`param/${k}`] = { shape: t.shape, data: t.dataSync().slice() as Float32Array };
+    const st = adam.state();
+    for (const [k, a] of st.m) tensors[`m/${k}`] = { shape: shapes[k], data: a };
+    for (const [k, a] of st.v) tensors[`v/${k}`] = { shape: shapes[k], data: a };
+    await writeArtifact(options.checkpointDir!, { kind: CHECKPOINT_KIND, config: { runKey, step, adamT: st.t }, tensors });
+  };
+
+  const recent: number[] = [];
+  const trainStart = performance.now();
+  let step = start;
+  try {
+    while (step < steps) {
+      if (options.maxSeconds !== undefined && (performance.now() - trainStart) / 1000 >= options.maxSeconds) break;
+      const rng = new Rng(seed).fork(`batch:${step}`);
+      const idx = Array.from({ length: batchSize }, () => rng.int(train.inputs.length));
+      const b = batchOf(train, idx, T);
+      const rate = step < warmup ? lr * (step + 1) / warmup
+        : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));
+      let lossValue = 0;
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, T), vars);
+        lossValue = value.dataSync()[0];
+        adam.step(model.params, new Map(names.map((n) => [n, grads[model.params.get(n)!.name]])), rate, 1.0);
+      });
+      if (!Number.isFinite(lossValue)) throw new Error(`pretrainLM: loss became ${lossValue} at step ${step + 1}`);
+      recent.push(lossValue);
+      if (recent.length > 20) recent.shift();
+      step++;
+      options.onProgress?.({ task: 'lm:pretrain', current: step, total: steps, unit: 'step', values: { loss: Math.round(lossValue * 1e4) / 1e4, lr: rate } });
+      if (options.checkpointDir && every > 0 && step % every === 0 && step < steps) await writeCheckpoint(step);
+    }
+    const trainSeconds = (performance.now() - trainStart) / 1000;
+    const heldLoss = held.inputs.length ? meanLoss(model, held, T, batchSize) : NaN;
+    await writeHFCheckpoint(options.outDir, {
+      config: model.configJson(), tensors: model.toHF(), tokenizerJson: tokJson, tokenizerConfig: tokConfig,
+    });
+    if (options.checkpointDir) await writeCheckpoint(step);
+    options.onProgress?.({ task: 'lm:pretrain', current: step, total: steps, unit: 'step', done: true, values: { heldOutPpl: Math.exp(heldLoss) } });
+    return {
+      dir: options.outDir, params: model.size, vocabSize: V, trainTokens: train.tokens, heldOutTokens: held.tokens,
+      heldOutPerplexity: Math.exp(heldLoss), steps: step, seconds: (performance.now() - t0) / 1000,
+      finalLoss: recent.length ? recent.reduce((a, x) => a + x, 0) / recent.length : NaN,
+      stepSeconds: step > start ? trainSeconds / (step - start) : 0, resumedFrom: start,
+    };
+  } finally {
+    adam.dispose();
+    model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking the format the LM learned.
+
+/** Result of {@link listCopyAccuracy}. */
+export interface ListCopyResult {
+  documents: number;
+  /** Share of answers that name one of the document's candidates (`namedCandidate` >= 0). */
+  validRate: number;
+  /** Share of answers that are exactly `"<a candidate title>"` followed by end-of-text. */
+  exactRate: number;
+  outputs: string[];
+}
+
+/**
+ * Greedy answers of a (frozen) LM to fresh list-copy documents (slots filled with random tokens,
+ * as in pretraining): how often it answers with a quoted title from the list.
+ */
+export function listCopyAccuracy(
+  lm: CausalLM, titles: string[],
+  options: { seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number]; maxNewTokens?: number; repetitionPenalty?: number },
+): ListCopyResult {
+  const rng = new Rng(options.seed).fork('list-copy-eval');
+  const n = options.documents ?? 50;
+  const eos = lm.config.eosTokenId ?? 0;
+  const outputs: string[] = [];
+  let valid = 0;
+  let exact = 0;
+  for (let d = 0; d < n; d++) {
+    const doc = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20]);
+    const { ids } = tokenizeDocument(lm.tokenizer, doc.pieces.join(PIECE_BREAK), eos, rng, eos);
+    ids.pop(); // the end-of-text tokenizeDocument appends
+    const gen = tf.tidy(() => {
+      const e = lm.embedTokens(tf.tensor2d([ids], [1, ids.length], 'int32'));
+      return lm.generate(e, tf.ones([1, ids.length]) as tf.Tensor2D, { maxNewTokens: options.maxNewTokens ?? 32, repetitionPenalty: options.repetitionPenalty ?? 1.5 });
+    });
+    const text = lm.tokenizer.decode(gen[0]);
+    outputs.push(text);
+    if (namedCandidate(text, doc.candidates) >= 0) valid++;
+    if (doc.candidates.some((t) => text === `"${t}"`) && gen[0].length < (options.maxNewTokens ?? 32)) exact++;
+  }
+  return { documents: n, validRate: valid / n, exactRate: exact / n, outputs };
+}
