@@ -66,6 +66,15 @@ describe('allmrec CLI', () => {
     expect(again.test_hit1_20).toBe(j.test_hit1_20);
   });
 
+  test('run: the pipeline on tiny synthetic data reports warm and cold Hit@1 and one example', async () => {
+    const r = await run(['run', ...TINY, '--epochs', '2', '--encoder', 'tfidf', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['sasrec_hit1', 'warm_hit1_20', 'cold_hit1_20', 'cold_hit1_20_backbone', 'seconds']) expect(j).toHaveProperty(k);
+    expect(j.cold_items).toBe(Math.round(0.1 * 300));
+    expect(j.example.ranked).toHaveLength(5);
+  });
+
   test('usage errors exit with 2 and name the problem', async () => {
     expect((await run(['nonsense'])).code).toBe(2);
     const r = await run(['bench', 'backbone', '--epochs', 'ten']);
