@@ -8,6 +8,7 @@ import { dataCommand, DATA_HELP } from './commands/data';
 import { runCommand, RUN_HELP } from './commands/run';
 import { alignCommand, ALIGN_HELP } from './commands/align';
 import { encodeCommand, ENCODE_HELP } from './commands/encode';
+import { lmCommand, LM_HELP } from './commands/lm';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   bench: { run: benchCommand, help: BENCH_HELP },
   align: { run: alignCommand, help: ALIGN_HELP },
   encode: { run: encodeCommand, help: ENCODE_HELP },
+  lm: { run: lmCommand, help: LM_HELP },
 };
 
 const USAGE = `allmrec: A-LLMRec in TypeScript
@@ -28,6 +30,7 @@ commands:
   backbone   train | eval a CF backbone (Stage 0)
   encode     embed texts or a catalogue with a frozen text encoder
   align      train | eval Stage 1 (collaborative-text alignment, cold items)
+  lm         pretrain a small causal LM in the Hugging Face layout
   bench      backbone | align: speed and quality as one JSON object
 
 common options: --json (one JSON object on stdout), --backend wasm|cpu|tensorflow, --quiet

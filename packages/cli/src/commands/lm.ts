@@ -1,0 +1,87 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
+import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
+import { datasetFromOptions } from '../dataset-source';
+import { makeOutput, table } from '../output';
+import { environmentInfo } from '../pipeline';
+
+export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--corpus FILE ...] --out DIR
+                    [--steps 1000] [--max-seconds S] [--hidden 128] [--layers 4] [--heads 4]
+                    [--vocab 2048] [--seq-len 128] [--max-positions 256] [--batch 16] [--lr 1e-3] [--tokenizer train|gpt2] [--seed S] [--json]
+  Trains a small GPT-2-family causal LM and saves it in the Hugging Face layout (config.json,
+  model.safetensors, tokenizer.json), so it loads and stays frozen like any checkpoint. Corpus:
+  the dataset's item texts plus short list documents in the prompt's wording (1-3 history and
+  2-6 candidate titles; no interactions), or
+  text files you give (one document per line). With --checkpoint-dir an interrupted run resumes.`;
+
+/**
+ * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
+ * 10 + 20 need ~400 tokens: pretrain with a longer --seq-len and more positions for those.
+ */
+const LIST_SIZES = { listHistory: [1, 3] as [number, number], listCandidates: [2, 6] as [number, number] };
+
+export async function lmCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'pretrain') {
+    process.stdout.write(LM_HELP + '\n');
+    return sub === '--help' || sub === '-h' ? 0 : 2;
+  }
+  const { values } = parse(rest, {
+    ...DATA_OPTIONS, corpus: { type: 'string', multiple: true }, out: { type: 'string' }, seed: { type: 'string', default: '1' },
+    steps: { type: 'string' }, 'max-seconds': { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
+    heads: { type: 'string' }, vocab: { type: 'string' }, 'max-positions': { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' },
+    lr: { type: 'string' }, tokenizer: { type: 'string', default: 'train' }, 'checkpoint-dir': { type: 'string' },
+    documents: { type: 'string' },
+  });
+  if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
+  if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
+  const tokenizer = values.tokenizer as string;
+  if (tokenizer !== 'train' && tokenizer !== 'gpt2') throw new UsageError('--tokenizer must be "train" or "gpt2"');
+  const out = makeOutput(values);
+  const env = await environmentInfo(values.backend as string | undefined);
+  const seed = intOption(values, 'seed', 1)!;
+  const files = values.corpus as unknown as string[] | undefined;
+  let corpus: string[];
+  let corpusName: string;
+  let titles: string[] = [];
+  let domain: string | undefined;
+  if (files && files.length) {
+    corpus = [];
+    for (const f of files) {
+      if (!fs.existsSync(f)) throw new UsageError(`--corpus ${f}: no such file`);
+      corpus.push(...fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim().length > 0));
+    }
+    corpusName = files.map((f) => path.basename(f)).join(', ');
+  } else {
+    const { dataset } = await datasetFromOptions(values);
+    titles = dataset.items.slice(1).map((i) => i.title).filter(Boolean);
+    domain = dataset.domain;
+    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...LIST_SIZES });
+    corpusName = `${dataset.name} item texts + list documents`;
+  }
+  if (corpus.length < 2) throw new UsageError('the corpus has fewer than 2 documents');
+  const r = await pretrainLM({
+    corpus, outDir: values.out as string, seed, tokenizer, vocabSize: intOption(values, 'vocab'),
+    hidden: intOption(values, 'hidden'), layers: intOption(values, 'layers'), heads: intOption(values, 'heads'),
+    maxPositions: intOption(values, 'max-positions'),
+    seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
+    maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'),
+    checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
+  });
+  let listCopy: { validRate: number; exactRate: number } | undefined;
+  if (titles.length >= 10) {
+    const lm = await loadCausalLM(r.dir);
+    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...LIST_SIZES });
+    listCopy = { validRate: acc.validRate, exactRate: acc.exactRate };
+    lm.dispose();
+  }
+  const result = { ...env, corpus: corpusName, documents: corpus.length, ...r, list_copy: listCopy };
+  out.result(result, () => process.stdout.write(table([
+    ['saved to', path.resolve(r.dir)], ['parameters', r.params], ['vocabulary', r.vocabSize], ['corpus', corpusName],
+    ['training tokens', r.trainTokens], ['steps', r.steps], ['seconds', r.seconds], ['final training loss', r.finalLoss],
+    ['held-out perplexity', r.heldOutPerplexity],
+    ...(listCopy ? [['list documents answered with a listed title', listCopy.validRate], ['...with the right title', listCopy.exactRate]] as [string, number][] : []),
+  ]) + '\n'));
+  return 0;
+}

@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadCausalLM } from '@allmrec/llm-bridge';
+import { main } from './index';
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen CausalLM', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');
+  const r = await run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '60',
+    '--steps', '3', '--hidden', '16', '--layers', '1', '--heads', '2', '--vocab', '300', '--seq-len', '64', '--max-positions', '1024', '--batch', '2', '--out', dir, '--json']);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.steps).toBe(3);
+  expect(j.params).toBeGreaterThan(0);
+  expect(Number.isFinite(j.heldOutPerplexity)).toBe(true);
+  expect(j.list_copy.validRate).toBeGreaterThanOrEqual(0);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+  const lm = await loadCausalLM(dir);
+  expect(lm.config.family).toBe('gpt2');
+  expect(lm.hiddenSize).toBe(16);
+  lm.dispose();
+  expect((await run(['lm', 'pretrain', '--synthetic-users', '40'])).code).toBe(2);
+});
