@@ -9,6 +9,9 @@ import { runCommand, RUN_HELP } from './commands/run';
 import { alignCommand, ALIGN_HELP } from './commands/align';
 import { encodeCommand, ENCODE_HELP } from './commands/encode';
 import { lmCommand, LM_HELP } from './commands/lm';
+import { trainCommand, TRAIN_HELP } from './commands/train';
+import { evalCommand, EVAL_HELP } from './commands/eval';
+import { recommendCommand, RECOMMEND_HELP } from './commands/recommend';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
@@ -18,6 +21,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   align: { run: alignCommand, help: ALIGN_HELP },
   encode: { run: encodeCommand, help: ENCODE_HELP },
   lm: { run: lmCommand, help: LM_HELP },
+  train: { run: trainCommand, help: TRAIN_HELP },
+  eval: { run: evalCommand, help: EVAL_HELP },
+  recommend: { run: recommendCommand, help: RECOMMEND_HELP },
 };
 
 const USAGE = `allmrec: A-LLMRec in TypeScript
@@ -31,6 +37,9 @@ commands:
   encode     embed texts or a catalogue with a frozen text encoder
   align      train | eval Stage 1 (collaborative-text alignment, cold items)
   lm         pretrain a small causal LM in the Hugging Face layout
+  train      all stages (backbone, Stage 1, LM, Stage 2) into one directory; resumable
+  eval       Stage 2 Hit@1 (generation and likelihood ranking) next to the backbone, same users
+  recommend  one recommendation: generated answer, chosen title, candidates ranked
   bench      backbone | align: speed and quality as one JSON object
 
 common options: --json (one JSON object on stdout), --backend wasm|cpu|tensorflow, --quiet

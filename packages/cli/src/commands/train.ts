@@ -1,0 +1,268 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isArtifact } from '@allmrec/core';
+import { leaveOneOut } from '@allmrec/data';
+import { loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
+import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
+import { datasetFromOptions } from '../dataset-source';
+import { makeOutput, table } from '../output';
+import { environmentInfo } from '../pipeline';
+import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
+import {
+  PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, longestPromptTokens, paths, pretrainForStage2,
+  readRunMeta, recordDataOptions, stage2Sources, writeRunMeta,
+} from '../stage2-pipeline';
+
+export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR [--llm DIR|hub-name] [--seed S]
+              [--backbone-epochs N] [--stage1-epochs N] [--stage2-epochs N] [--max-users N]
+              [--history 10] [--candidates 20] [--lm-steps N] [--lm-max-seconds S] [--encoder use-lite] [--json]
+  Every stage of A-LLMRec into DIR, each reused when its artifact is already there (so an
+  interrupted train resumes; a stage in progress resumes from its checkpoint):
+    DIR/backbone                 Stage 0, the CF backbone (--backbone sasrec, --backbone-epochs)
+    DIR/stage1, text embeddings  Stage 1 on the full catalogue (no cold hold-out; --encoder, --stage1-epochs)
+    DIR/lm                       a small GPT-2 pretrained here on the dataset's item texts (--lm-*),
+                                 unless --llm names a Hugging Face checkpoint (directory or hub name)
+    DIR/stage2                   Stage 2: F_U and F_I into the frozen LM (--stage2-epochs, --max-users
+                                 training users, --stage2-batch 4, --stage2-lr 1e-4)
+  DIR/run.json records the dataset, the options and which LM was used; "allmrec eval --model DIR"
+  and "allmrec recommend --model DIR" read it.
+
+  Prompt size: --history (items shown, default 10) and --candidates (default 20, the paper's) fix the
+  longest prompt. The paper's 10 + 20 titles need ~400+ tokens, so the LM pretrained here gets
+  max positions = longest prompt + ${PROMPT_MARGIN} (for the answer) and trains on rows of that length
+  (--lm-seq-len to shorten them): fewer history items or candidates make pretraining and every
+  Stage 2 step cheaper but leave the paper's setting; evaluation uses the same candidate count (the
+  paper's protocol only with 20). A checkpoint given with --llm must have enough positions.
+
+  LM options (pretraining here): --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
+    --lm-heads 4 --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
+  Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
+
+export const TRAIN_OPTIONS = {
+  ...DATA_OPTIONS,
+  out: { type: 'string' as const },
+  llm: { type: 'string' as const },
+  seed: { type: 'string' as const, default: '1' },
+  backbone: { type: 'string' as const, default: 'sasrec' },
+  'backbone-epochs': { type: 'string' as const },
+  'stage1-epochs': { type: 'string' as const },
+  'examples-per-user': { type: 'string' as const },
+  'stage2-epochs': { type: 'string' as const },
+  'stage2-batch': { type: 'string' as const },
+  'stage2-lr': { type: 'string' as const },
+  'max-users': { type: 'string' as const },
+  history: { type: 'string' as const, default: '10' },
+  candidates: { type: 'string' as const, default: '20' },
+  encoder: { type: 'string' as const, default: 'use-lite' },
+  'model-dir': { type: 'string' as const },
+  'no-cache': { type: 'boolean' as const, default: false },
+  offline: { type: 'boolean' as const, default: false },
+  'lm-steps': { type: 'string' as const },
+  'lm-max-seconds': { type: 'string' as const },
+  'lm-hidden': { type: 'string' as const },
+  'lm-layers': { type: 'string' as const },
+  'lm-heads': { type: 'string' as const },
+  'lm-vocab': { type: 'string' as const },
+  'lm-batch': { type: 'string' as const },
+  'lm-lr': { type: 'string' as const },
+  'lm-seq-len': { type: 'string' as const },
+  'lm-documents': { type: 'string' as const },
+};
+
+type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
+
+const round = (x: number, k = 2) => Math.round(x * 10 ** k) / 10 ** k;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, TRAIN_OPTIONS);
+  if (values.help) { process.stdout.write(TRAIN_HELP + '\n'); return 0; }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.out) throw new UsageError('train needs --out DIR');
+  const dir = values.out as string;
+  const seed = intOption(values, 'seed', 1)!;
+  const history = intOption(values, 'history', 10)!;
+  const candidates = intOption(values, 'candidates', 20)!;
+  if (history < 1) throw new UsageError('--history must be at least 1');
+  if (candidates < 2) throw new UsageError('--candidates must be at least 2 (the target and one other item)');
+  const maxUsers = intOption(values, 'max-users');
+  if (maxUsers !== undefined && maxUsers < 1) throw new UsageError('--max-users must be at least 1');
+  for (const k of ['backbone-epochs', 'stage1-epochs', 'stage2-epochs', 'stage2-batch', 'lm-steps', 'lm-hidden', 'lm-layers', 'lm-heads', 'lm-batch', 'lm-seq-len', 'lm-documents']) {
+    const v = intOption(values, k);
+    if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
+  }
+  const llm = values.llm as string | undefined;
+  const offline = values.offline ? true : undefined;
+  const out = makeOutput(values);
+  const env = await environmentInfo(values.backend as string | undefined);
+  const t0 = performance.now();
+  const { dataset, source } = await datasetFromOptions(values);
+  const split = leaveOneOut(dataset);
+  const backboneName = values.backbone as string;
+  const p = paths(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  let meta = readRunMeta(dir);
+  if (meta.train?.dataset && (meta.train.dataset.users !== dataset.numUsers || meta.train.dataset.items !== dataset.numItems)) {
+    throw new UsageError(`${dir} holds a run on another dataset (${meta.train.dataset.name}); use another --out`);
+  }
+  out.log(`allmrec train: ${dataset.name} (${source}), ${dataset.numUsers} users, ${dataset.numItems} items -> ${path.resolve(dir)}; backend ${env.backend}`);
+  const seconds: Record<StageName, number> = { backbone: 0, stage1: 0, lm: 0, stage2: 0 };
+  const reused: StageName[] = [];
+  const trainRecord = {
+    dataOptions: meta.train?.dataOptions ?? recordDataOptions(values, seed),
+    dataset: { name: dataset.name, users: dataset.numUsers, items: dataset.numItems, source },
+    seed: meta.train?.seed ?? seed, backbone: meta.train?.backbone ?? backboneName,
+    history: meta.train?.history ?? history, candidates: meta.train?.candidates ?? candidates,
+  };
+  if (meta.train && (meta.train.history !== history || meta.train.candidates !== candidates)) {
+    out.log(`note: ${dir} was started with --history ${meta.train.history} --candidates ${meta.train.candidates}; continuing with those`);
+  }
+  let summary: Record<string, unknown> = {};
+  const save = async (extra: Record<string, unknown>) => {
+    meta = { ...meta, ...extra, train: trainRecord };
+    await writeRunMeta(dir, meta);
+  };
+
+  const disposers: (() => void)[] = [];
+  try {
+    // The LM first: a checkpoint that cannot hold the prompt fails before any training.
+    const titles = itemTitles(dataset);
+    const template = templateFor(dataset.domain);
+    const sLM = performance.now();
+    let lm: CausalLM;
+    const check = (m: CausalLM, what: string) => {
+      const longest = longestPromptTokens(m.tokenizer, titles, template, trainRecord.history, trainRecord.candidates);
+      if (longest + PROMPT_MARGIN > m.config.maxPositions) {
+        throw new UsageError(`${what} has ${m.config.maxPositions} positions but the longest prompt (--history ${trainRecord.history}, --candidates ${trainRecord.candidates}) needs ${longest} + ${PROMPT_MARGIN}; lower --history / --candidates or use an LM with more positions`);
+      }
+      return longest;
+    };
+    if (meta.lm) {
+      if (llm && !(meta.lm.source === 'checkpoint' && meta.lm.name === (fs.existsSync(llm) ? path.resolve(llm) : llm))) {
+        throw new UsageError(`${dir} was trained with the LM ${meta.lm.source === 'pretrained' ? 'pretrained in DIR/lm' : meta.lm.name}; use another --out for --llm ${llm}`);
+      }
+      if (meta.lm.source === 'pretrained' && !hasLM(dir)) throw new Error(`${dir}/lm is missing although run.json records it`);
+      lm = await loadCausalLM(meta.lm.source === 'pretrained' ? p.lm : meta.lm.name, { offline });
+      disposers.push(() => lm.dispose());
+      reused.push('lm');
+    } else if (llm) {
+      const name = fs.existsSync(llm) ? path.resolve(llm) : llm;
+      const resolved = await resolveCheckpoint(name, { offline });
+      lm = await loadCausalLM(resolved, { offline });
+      disposers.push(() => lm.dispose());
+      check(lm, `--llm ${llm}`);
+      await save({ lm: { source: 'checkpoint', name, params: checkpointParams(resolved) } });
+    } else {
+      if (hasLM(dir)) {
+        // Pretrained to completion but run.json was not updated (interrupted right after).
+        await save({ lm: { source: 'pretrained', name: 'lm', params: checkpointParams(p.lm) } });
+        reused.push('lm');
+      } else {
+        out.log('LM: pretraining a small GPT-2 on the item texts');
+        const r = await pretrainForStage2({
+          dataset, outDir: p.lm, seed: trainRecord.seed, history: trainRecord.history, candidates: trainRecord.candidates,
+          steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
+          layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
+          batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
+          documents: intOption(values, 'lm-documents'), checkpointDir: p.lmCheckpoint, progress: out.progress,
+        });
+        fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
+        await save({
+          lm: {
+            source: 'pretrained', name: 'lm', params: r.result.params,
+            pretrain: {
+              steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
+              vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
+            },
+          },
+        });
+      }
+      lm = await loadCausalLM(p.lm);
+      disposers.push(() => lm.dispose());
+    }
+    const longest = check(lm, 'the LM');
+    if (!reused.includes('lm')) seconds.lm = round((performance.now() - sLM) / 1000);
+    out.log(`LM (${meta.lm.source === 'pretrained' ? `pretrained in ${p.lm}` : meta.lm.name}): ${lm.config.modelType}, hidden ${lm.hiddenSize}, ${lm.config.layers} layers, ${lm.config.maxPositions} positions (longest prompt ${longest} tokens)${reused.includes('lm') ? ', reused' : `, ${seconds.lm} s`}`);
+
+    // Stages 0 and 1.
+    let align: AlignRun;
+    if (hasStage1(dir)) {
+      const s = performance.now();
+      align = await loadAlignRun(dir, split, trainRecord.backbone);
+      disposers.push(() => { align.stage1.dispose(); align.backbone.dispose(); });
+      if (align.coldItems.size > 0) throw new UsageError(`${dir} holds a Stage 1 with cold items held out; train needs the full catalogue (use another --out)`);
+      seconds.backbone = round((performance.now() - s) / 1000);
+      reused.push('backbone', 'stage1');
+      out.log('stage 0 (backbone) and stage 1: reused');
+    } else {
+      if (hasBackbone(dir)) reused.push('backbone');
+      const encoder = await makeEncoder(values.encoder as string, { modelDir: values['model-dir'] as string | undefined, cache: !values['no-cache'] });
+      const s = performance.now();
+      try {
+        align = await trainAlignment({
+          dataset, baseSplit: split, seed: trainRecord.seed, encoder, coldFraction: 0, backboneName: trainRecord.backbone,
+          backboneEpochs: intOption(values, 'backbone-epochs'), backboneDir: p.backbone,
+          stage1Epochs: intOption(values, 'stage1-epochs'), examplesPerUser: intOption(values, 'examples-per-user'), progress: out.progress,
+        });
+      } finally {
+        encoder.dispose();
+      }
+      disposers.push(() => { align.stage1.dispose(); align.backbone.dispose(); });
+      seconds.backbone = round(align.backboneSeconds);
+      seconds.stage1 = round((performance.now() - s) / 1000 - align.backboneSeconds);
+      const keep = { ...meta };
+      await saveAlignRun(dir, align, { seed: trainRecord.seed, coldFraction: 0, dataset: dataset.name, fit: align.fit });
+      meta = { ...keep, ...readRunMeta(dir) };
+      await save({});
+      out.log(`stage 0 (backbone): ${reused.includes('backbone') ? 'reused' : `${seconds.backbone} s`}; stage 1: ${seconds.stage1} s`);
+    }
+
+    // Stage 2.
+    const sources = stage2Sources(dataset, align.backbone, align.stage1, align.coldItems);
+    let s2: Stage2Model;
+    if (isArtifact(p.stage2)) {
+      s2 = await Stage2Model.load(p.stage2, lm, sources);
+      disposers.push(() => s2.dispose());
+      reused.push('stage2');
+      out.log('stage 2: reused');
+    } else {
+      const s = performance.now();
+      const epochs = intOption(values, 'stage2-epochs');
+      const batchSize = intOption(values, 'stage2-batch');
+      const lr = numberOption(values, 'stage2-lr');
+      s2 = new Stage2Model(lm, sources, {
+        historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
+        ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(lr !== undefined ? { lr } : {}),
+      }, trainRecord.seed);
+      disposers.push(() => s2.dispose());
+      const fit = await s2.fit({ split: align.split, seed: trainRecord.seed, maxUsers, checkpointDir: p.stage2Checkpoint, onProgress: out.progress });
+      await s2.save(p.stage2);
+      fs.rmSync(p.stage2Checkpoint, { recursive: true, force: true });
+      seconds.stage2 = round((performance.now() - s) / 1000);
+      const last = fit.epochs[fit.epochs.length - 1];
+      await save({
+        stage2: {
+          epochs: fit.epochs.length, trainUsers: fit.trainUsers, stepsPerEpoch: fit.stepsPerEpoch, stepSeconds: fit.stepSeconds,
+          finalLoss: last?.loss, losses: fit.epochs.map((e) => e.loss), resumedFrom: fit.resumedFrom, maxUsers: maxUsers ?? null,
+        },
+      });
+      out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''})`);
+    }
+    summary = {
+      history: s2.config.historyLength, candidates: s2.config.numCandidates,
+      llm: { source: meta.lm.source, name: meta.lm.source === 'pretrained' ? path.resolve(p.lm) : meta.lm.name, params: meta.lm.params, maxPositions: lm.config.maxPositions, longestPrompt: longest },
+    };
+  } finally {
+    for (const d of disposers.reverse()) d();
+  }
+
+  const total = round((performance.now() - t0) / 1000);
+  const result = {
+    ...env, out: path.resolve(dir), dataset: dataset.name, source, users: dataset.numUsers, items: dataset.numItems, seed: trainRecord.seed,
+    ...summary, seconds: { ...seconds, total }, reused, stage2: meta.stage2,
+  };
+  out.result(result, () => process.stdout.write(table([
+    ...(['backbone', 'stage1', 'lm', 'stage2'] as StageName[]).map((k) => [k, reused.includes(k) ? 'reused' : `${seconds[k].toFixed(2)} s`]),
+    ['total', `${total.toFixed(2)} s`],
+  ], [`A-LLMRec stages in ${path.resolve(dir)}`, 'seconds']) + '\n'));
+  return 0;
+}

@@ -1,0 +1,341 @@
+/**
+ * Stage 2 glue for the CLI: the `allmrec train` directory layout, LM sizing and pretraining for
+ * the Stage 2 prompt, the Stage 2 sources (frozen backbone + Stage 1 joint embeddings), and one
+ * evaluation set scored by both Stage 2 and the backbone.
+ *
+ * A `train` directory:
+ *   run.json                 Stage 1 facts (written by saveAlignRun) + the train record (`train`, `lm`, ...)
+ *   backbone/                Stage 0 (CF backbone)
+ *   stage1/, text-embeddings.safetensors   Stage 1 (cold fraction 0: the full catalogue)
+ *   lm/                      the LM pretrained here (absent when --llm named a checkpoint)
+ *   stage2/                  Stage2Model.save (F_U, F_I)
+ *   lm-checkpoint/, stage2-checkpoint/     resumable state of an unfinished stage (removed when it ends)
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Rng, isArtifact, writeFileAtomic, type InteractionDataset, type LeaveOneOutSplit, type ProgressListener } from '@allmrec/core';
+import { type CFBackbone } from '@allmrec/cf-backbones';
+import { type Stage1Alignment } from '@allmrec/alignment';
+import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
+import {
+  HFTokenizer, PIECE_BREAK, SLOT_MARK, buildPretrainCorpus, loadCausalLM, matchesTitle, namedCandidate, pretrainLM,
+  renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
+  type CausalLM, type PretrainResult, type PromptTemplate, type Stage2Sources,
+} from '@allmrec/llm-bridge';
+import { leaveOneOut } from '@allmrec/data';
+import { DATA_OPTIONS, UsageError } from './args';
+import { datasetFromOptions } from './dataset-source';
+import { loadAlignRun, type AlignRun } from './stage1-pipeline';
+
+/** Positions kept free after the longest prompt: the generated answer (32 tokens) or the target title. */
+export const PROMPT_MARGIN = 40;
+
+export const paths = (dir: string) => ({
+  runJson: path.join(dir, 'run.json'),
+  backbone: path.join(dir, 'backbone'),
+  stage1: path.join(dir, 'stage1'),
+  textEmbeddings: path.join(dir, 'text-embeddings.safetensors'),
+  lm: path.join(dir, 'lm'),
+  lmCheckpoint: path.join(dir, 'lm-checkpoint'),
+  stage2: path.join(dir, 'stage2'),
+  stage2Checkpoint: path.join(dir, 'stage2-checkpoint'),
+});
+
+/** DIR/run.json, or {} when absent. */
+export function readRunMeta(dir: string): Record<string, any> {
+  const f = paths(dir).runJson;
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : {};
+}
+
+export async function writeRunMeta(dir: string, meta: Record<string, unknown>): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await writeFileAtomic(paths(dir).runJson, JSON.stringify(meta, null, 2));
+}
+
+/** Whether Stage 1 (and with it the backbone) is complete in `dir`. */
+export function hasStage1(dir: string): boolean {
+  const p = paths(dir);
+  return isArtifact(p.stage1) && fs.existsSync(p.textEmbeddings) && fs.existsSync(p.runJson) && !!readRunMeta(dir).encoder;
+}
+
+export function hasBackbone(dir: string): boolean {
+  return fs.existsSync(path.join(paths(dir).backbone, 'manifest.json'));
+}
+
+export function hasLM(dir: string): boolean {
+  const p = paths(dir).lm;
+  return fs.existsSync(path.join(p, 'config.json')) && (fs.existsSync(path.join(p, 'model.safetensors')) || fs.existsSync(path.join(p, 'model.safetensors.index.json')));
+}
+
+/** Item titles by id (index 0 = padding); an item without a title is called by its key. */
+export function itemTitles(dataset: InteractionDataset): string[] {
+  return dataset.items.map((it, i) => (i === 0 ? '' : it.title || `item ${dataset.itemKeys[i]}`));
+}
+
+/** What Stage 2 reads: x_u from the frozen backbone, e_i = Stage 1's joint embeddings. */
+export function stage2Sources(dataset: InteractionDataset, backbone: CFBackbone, stage1: Stage1Alignment, coldItems: ReadonlySet<number>): Stage2Sources {
+  return {
+    userReps: (histories) => backbone.userRepresentations(histories),
+    itemEmbeddings: (ids) => stage1.jointEmbeddings(ids, coldItems),
+    userDim: backbone.dim,
+    itemDim: stage1.config.latentDim,
+    titles: itemTitles(dataset),
+    template: templateFor(dataset.domain),
+  };
+}
+
+/**
+ * Token count of the longest Stage 2 prompt plus its target: the `history + candidates` items
+ * whose `, "title"` pieces are longest (+ one slot each), the fixed wording, the user slot and
+ * the longest quoted title + EOS as target.
+ */
+export function longestPromptTokens(tok: { encode(text: string): number[] }, titles: string[], template: PromptTemplate, history: number, candidates: number): number {
+  const fixed = renderPrompt(tok, template, [], [], { placeholderId: 0 }).ids.length;
+  const costs = titles.slice(1).map((t) => tok.encode(`, "${t}"`).length + 1).sort((a, b) => b - a);
+  let items = 0;
+  for (let i = 0; i < Math.min(costs.length, history + candidates); i++) items += costs[i];
+  let target = 0;
+  for (const t of titles.slice(1)) target = Math.max(target, tok.encode(`"${t}"`).length + 1);
+  return fixed + items + target;
+}
+
+/** Options of {@link pretrainForStage2}. */
+export interface Stage2PretrainOptions {
+  dataset: InteractionDataset;
+  outDir: string;
+  seed: number;
+  history: number;
+  candidates: number;
+  steps?: number;
+  maxSeconds?: number;
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  vocab?: number;
+  batch?: number;
+  seqLen?: number;
+  lr?: number;
+  documents?: number;
+  checkpointDir?: string;
+  progress?: ProgressListener;
+}
+
+/**
+ * Pretrains a small LM (pretrainLM) on the dataset's item texts plus list documents with 1..history
+ * history titles and 2..candidates candidates, sized so the longest Stage 2 prompt fits: the BPE is
+ * trained once up front (deterministically, as pretrainLM will) to count the longest prompt's
+ * tokens L; maxPositions = L + 40 (rounded up to 8), seqLen defaults to maxPositions so the
+ * longest list documents fit one training row.
+ */
+export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ result: PretrainResult; maxPositions: number; seqLen: number; longestPrompt: number; documents: number }> {
+  const template = templateFor(o.dataset.domain);
+  const corpus = buildPretrainCorpus(o.dataset.items.slice(1), {
+    seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates],
+  });
+  const vocabSize = o.vocab ?? 2048;
+  const bpe = trainByteLevelBPE((function* () {
+    for (const d of corpus) for (const p of d.split(PIECE_BREAK)) if (p !== SLOT_MARK && p.length > 0) yield p;
+  })(), { vocabSize });
+  const tok = new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId });
+  const longestPrompt = longestPromptTokens(tok, itemTitles(o.dataset), template, o.history, o.candidates);
+  const maxPositions = Math.ceil((longestPrompt + PROMPT_MARGIN) / 8) * 8;
+  const seqLen = o.seqLen ?? maxPositions;
+  if (seqLen > maxPositions) throw new UsageError(`--lm-seq-len ${seqLen} exceeds the ${maxPositions} positions the prompt needs; leave it out or lower it`);
+  const result = await pretrainLM({
+    corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, hidden: o.hidden, layers: o.layers, heads: o.heads,
+    maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
+    checkpointDir: o.checkpointDir, onProgress: o.progress,
+  });
+  return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
+}
+
+/** Parameter count of a checkpoint directory, from the safetensors headers (no weights read). */
+export function checkpointParams(dir: string): number {
+  const files: string[] = [];
+  const index = path.join(dir, 'model.safetensors.index.json');
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) files.push('model.safetensors');
+  else if (fs.existsSync(index)) files.push(...new Set<string>(Object.values(JSON.parse(fs.readFileSync(index, 'utf8')).weight_map as Record<string, string>)));
+  let n = 0;
+  for (const f of files) {
+    const fd = fs.openSync(path.join(dir, f), 'r');
+    try {
+      const len = Buffer.alloc(8);
+      fs.readSync(fd, len, 0, 8, 0);
+      const hlen = Number(len.readBigUInt64LE(0));
+      const head = Buffer.alloc(hlen);
+      fs.readSync(fd, head, 0, hlen, 8);
+      const header = JSON.parse(head.toString('utf8')) as Record<string, { shape?: number[] }>;
+      for (const [k, v] of Object.entries(header)) if (k !== '__metadata__' && v.shape) n += v.shape.reduce((a, b) => a * b, 1);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return n;
+}
+
+/** The evaluation protocol of a Stage 2 model: the paper's "test-20", or the same rule with `numCandidates`. */
+export function stage2Protocol(numCandidates: number): Protocol {
+  const base = getProtocol('test-20');
+  if (numCandidates === base.numNegatives + 1) return base;
+  return { ...base, name: `test-${numCandidates}`, description: `${base.description} (${numCandidates} candidates)`, numNegatives: numCandidates - 1 };
+}
+
+/** The one evaluation set both Stage 2 and the backbone are scored on. */
+export function stage2EvalSet(split: LeaveOneOutSplit, numCandidates: number, seed: number, maxUsers?: number): EvalSet {
+  return buildEvalSet(split, stage2Protocol(numCandidates), { seed, maxUsers });
+}
+
+export interface Stage2SetResult {
+  users: number;
+  hit1_generate: number;
+  valid_output_rate: number;
+  hit1_rank: number;
+  hit5_rank: number;
+  ndcg5_rank: number;
+  ndcg10_rank: number;
+}
+
+/**
+ * Stage 2 on a given evaluation set: greedy generation (Hit@1 by the authors' match rule, share
+ * of outputs naming a candidate) and the likelihood ranking of the candidates — what
+ * Stage2Model.evaluate does on its own "test-20" set, here on a set shared with the backbone.
+ */
+export function evaluateStage2OnSet(s2: Stage2Model, set: EvalSet, opts: { generate?: boolean; rank?: boolean; progress?: ProgressListener } = {}): Stage2SetResult {
+  const n = set.users.length;
+  const doGen = opts.generate ?? true;
+  const doRank = opts.rank ?? true;
+  const title = (id: number) => s2.sources.titles[id];
+  const B = s2.config.batchSize;
+  const d = s2.sources.userDim;
+  let hits = 0;
+  let valid = 0;
+  const scores: Float32Array[] = [];
+  for (let s = 0; s < n; s += B) {
+    const end = Math.min(n, s + B);
+    const examples = [];
+    for (let i = s; i < end; i++) examples.push({ history: set.histories[i], candidates: set.candidates[i] });
+    const xu = s2.sources.userReps(examples.map((e) => e.history));
+    if (doGen) {
+      s2.generateTexts(examples, xu).forEach((text, j) => {
+        const i = s + j;
+        if (matchesTitle(text, title(set.targets[i]))) hits++;
+        if (namedCandidate(text, Array.from(set.candidates[i], title)) >= 0) valid++;
+      });
+    }
+    if (doRank) examples.forEach((e, j) => scores.push(s2.scoreCandidates(e, xu.subarray(j * d, (j + 1) * d))));
+    opts.progress?.({ task: 'stage2:eval', current: end, total: n, unit: 'user', done: end === n });
+  }
+  const m = doRank && n ? evaluateScores(set, scores).metrics : undefined;
+  return {
+    users: n,
+    hit1_generate: doGen && n ? hits / n : NaN,
+    valid_output_rate: doGen && n ? valid / n : NaN,
+    hit1_rank: m ? m.hit1 : NaN,
+    hit5_rank: m ? m.hit5 : NaN,
+    ndcg5_rank: m ? m.ndcg5 : NaN,
+    ndcg10_rank: m ? m.ndcg10 : NaN,
+  };
+}
+
+/** The backbone's own scores on the same set. */
+export function evaluateBackboneOnSet(backbone: CFBackbone, set: EvalSet): RankMetrics {
+  const scores: Float32Array[] = [];
+  for (let s = 0; s < set.users.length; s += 256) {
+    const e = Math.min(set.users.length, s + 256);
+    scores.push(...backbone.score(set.histories.slice(s, e), set.candidates.slice(s, e)));
+  }
+  return evaluateScores(set, scores).metrics;
+}
+
+/** Keys of the data options recorded in run.json to rebuild the same dataset later. */
+const DATA_KEYS = Object.keys(DATA_OPTIONS);
+
+/** The data options of a `train` run (paths made absolute; the seed fixes synthetic data). */
+export function recordDataOptions(values: Record<string, unknown>, seed: number): Record<string, unknown> {
+  const r: Record<string, unknown> = { seed: String(seed) };
+  for (const k of DATA_KEYS) if (values[k] !== undefined) r[k] = k === 'data' ? path.resolve(String(values[k])) : values[k];
+  return r;
+}
+
+/** Whether the command line names a dataset (else the one recorded at training is used). */
+export function namesData(values: Record<string, unknown>): boolean {
+  return DATA_KEYS.some((k) => values[k] !== undefined);
+}
+
+/** Everything `eval` and `recommend` need, loaded from a `train` directory. */
+export interface Stage2Run {
+  meta: Record<string, any>;
+  dataset: InteractionDataset;
+  split: LeaveOneOutSplit;
+  align: AlignRun;
+  lm: CausalLM;
+  lmInfo: { name: string; source: string; dir: string; params: number; hidden: number; layers: number; maxPositions: number };
+  s2: Stage2Model;
+  dispose(): void;
+}
+
+/** Where the LM of a train directory lives (DIR/lm, a checkpoint directory, or a hub name). */
+export function lmLocation(dir: string, meta: Record<string, any>): string {
+  if (!meta.lm) throw new Error(`${dir}: run.json records no LM (was "allmrec train" interrupted?)`);
+  return meta.lm.source === 'pretrained' ? paths(dir).lm : meta.lm.name;
+}
+
+/** Loads a directory written by `allmrec train`; `values` may name another copy of the dataset. */
+export async function loadStage2Run(dir: string, values: Record<string, unknown>, opts: { offline?: boolean } = {}): Promise<Stage2Run> {
+  if (!fs.existsSync(dir)) throw new UsageError(`--model ${dir}: no such directory`);
+  const meta = readRunMeta(dir);
+  if (!meta.train || !isArtifact(paths(dir).stage2) || !hasStage1(dir)) {
+    throw new UsageError(`--model ${dir} is not a finished "allmrec train" directory (run allmrec train --out ${dir} to finish it)`);
+  }
+  const dataValues = namesData(values) ? { ...values, seed: meta.train.dataOptions?.seed } : meta.train.dataOptions;
+  const { dataset } = await datasetFromOptions(dataValues ?? {});
+  const rec = meta.train.dataset as { name: string; users: number; items: number } | undefined;
+  if (rec && (rec.users !== dataset.numUsers || rec.items !== dataset.numItems)) {
+    throw new UsageError(`the dataset (${dataset.name}: ${dataset.numUsers} users, ${dataset.numItems} items) is not the one ${dir} was trained on (${rec.name}: ${rec.users} users, ${rec.items} items)`);
+  }
+  const split = leaveOneOut(dataset);
+  const align = await loadAlignRun(dir, split, meta.train.backbone ?? 'sasrec');
+  const where = lmLocation(dir, meta);
+  const lm = await loadCausalLM(where, { offline: opts.offline });
+  const resolved = meta.lm.source === 'pretrained' ? where : await resolveCheckpoint(where, { offline: opts.offline });
+  const sources = stage2Sources(dataset, align.backbone, align.stage1, align.coldItems);
+  const s2 = await Stage2Model.load(paths(dir).stage2, lm, sources);
+  return {
+    meta, dataset, split, align, lm, s2,
+    lmInfo: {
+      name: meta.lm.source === 'pretrained' ? path.resolve(paths(dir).lm) : meta.lm.name,
+      source: meta.lm.source, dir: path.resolve(resolved), params: checkpointParams(resolved),
+      hidden: lm.hiddenSize, layers: lm.config.layers, maxPositions: lm.config.maxPositions,
+    },
+    dispose: () => {
+      s2.dispose();
+      lm.dispose();
+      align.stage1.dispose();
+      align.backbone.dispose();
+    },
+  };
+}
+
+/** A seeded draw of `count` items (1..numItems) not in `exclude`. */
+export function drawItems(numItems: number, exclude: ReadonlySet<number>, count: number, seed: number): Int32Array {
+  const allowed: number[] = [];
+  for (let i = 1; i <= numItems; i++) if (!exclude.has(i)) allowed.push(i);
+  if (allowed.length < count) throw new UsageError(`only ${allowed.length} items are outside the history; ${count} candidates are needed`);
+  const rng = new Rng(seed).fork('recommend:candidates');
+  for (let i = 0; i < count; i++) {
+    const j = i + rng.int(allowed.length - i);
+    const t = allowed[i];
+    allowed[i] = allowed[j];
+    allowed[j] = t;
+  }
+  return Int32Array.from(allowed.slice(0, count));
+}
+
+/** The eval-set entry of one user: the same history and candidates `allmrec eval` uses for that user. */
+export function userEvalEntry(split: LeaveOneOutSplit, user: number, numCandidates: number, seed: number): { history: Int32Array; candidates: Int32Array; target: number } | undefined {
+  const p = stage2Protocol(numCandidates);
+  const only: Protocol = { ...p, target: (s, u) => (u === user ? p.target(s, u) : 0) };
+  const set = buildEvalSet(split, only, { seed, maxUsers: 1 });
+  if (set.users.length === 0) return undefined;
+  return { history: set.histories[0], candidates: set.candidates[0], target: set.targets[0] };
+}
