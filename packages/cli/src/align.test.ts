@@ -2,22 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors } from '@allmrec/core';
-import { main } from './index';
+import { runCli } from './testing/run-cli';
 
 const TINY = ['--synthetic-users', '120', '--synthetic-items', '300'];
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('allmrec encode / align / bench align', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-align-'));

@@ -1,24 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from './index';
+import { runCli } from './testing/run-cli';
 
 const ML100K = path.resolve(__dirname, '../../../../shared/datasets/ml-100k');
 const TINY = ['--synthetic-users', '80', '--synthetic-items', '300'];
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('allmrec CLI', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-cli-'));

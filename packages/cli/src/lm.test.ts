@@ -2,20 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCausalLM } from '@allmrec/llm-bridge';
-import { main } from './index';
+import { runCli } from './testing/run-cli';
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen CausalLM', async () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');

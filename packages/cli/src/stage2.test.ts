@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildEvalSet, evaluateScores, getProtocol } from '@allmrec/eval';
 import { writeTinyCheckpoint } from '@allmrec/llm-bridge';
-import { main } from './index';
+import { runCli } from './testing/run-cli';
 import { loadStage2Run, stage2EvalSet } from './stage2-pipeline';
 
 const TINY = ['--synthetic-users', '80', '--synthetic-items', '300'];
@@ -14,18 +14,7 @@ const TRAIN = [
 ];
 const EVAL_USERS = 12;
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 function json(r: { code: number; stdout: string; stderr: string }): any {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
