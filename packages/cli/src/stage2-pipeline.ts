@@ -18,7 +18,7 @@ import { type CFBackbone } from '@allmrec/cf-backbones';
 import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
-  HFTokenizer, PIECE_BREAK, SLOT_MARK, buildPretrainCorpus, loadCausalLM, matchesTitle, namedCandidate, pretrainLM,
+  HFTokenizer, PIECE_BREAK, SLOT_MARK, buildPretrainCorpus, loadCausalLM, pretrainLM,
   renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
   type CausalLM, type PretrainResult, type PromptTemplate, type Stage2Sources,
 } from '@allmrec/llm-bridge';
@@ -183,58 +183,6 @@ export function stage2Protocol(numCandidates: number): Protocol {
 /** The one evaluation set both Stage 2 and the backbone are scored on. */
 export function stage2EvalSet(split: LeaveOneOutSplit, numCandidates: number, seed: number, maxUsers?: number): EvalSet {
   return buildEvalSet(split, stage2Protocol(numCandidates), { seed, maxUsers });
-}
-
-export interface Stage2SetResult {
-  users: number;
-  hit1_generate: number;
-  valid_output_rate: number;
-  hit1_rank: number;
-  hit5_rank: number;
-  ndcg5_rank: number;
-  ndcg10_rank: number;
-}
-
-/**
- * Stage 2 on a given evaluation set: greedy generation (Hit@1 by the authors' match rule, share
- * of outputs naming a candidate) and the likelihood ranking of the candidates — what
- * Stage2Model.evaluate does on its own "test-20" set, here on a set shared with the backbone.
- */
-export function evaluateStage2OnSet(s2: Stage2Model, set: EvalSet, opts: { generate?: boolean; rank?: boolean; progress?: ProgressListener } = {}): Stage2SetResult {
-  const n = set.users.length;
-  const doGen = opts.generate ?? true;
-  const doRank = opts.rank ?? true;
-  const title = (id: number) => s2.sources.titles[id];
-  const B = s2.config.batchSize;
-  const d = s2.sources.userDim;
-  let hits = 0;
-  let valid = 0;
-  const scores: Float32Array[] = [];
-  for (let s = 0; s < n; s += B) {
-    const end = Math.min(n, s + B);
-    const examples = [];
-    for (let i = s; i < end; i++) examples.push({ history: set.histories[i], candidates: set.candidates[i] });
-    const xu = s2.sources.userReps(examples.map((e) => e.history));
-    if (doGen) {
-      s2.generateTexts(examples, xu).forEach((text, j) => {
-        const i = s + j;
-        if (matchesTitle(text, title(set.targets[i]))) hits++;
-        if (namedCandidate(text, Array.from(set.candidates[i], title)) >= 0) valid++;
-      });
-    }
-    if (doRank) examples.forEach((e, j) => scores.push(s2.scoreCandidates(e, xu.subarray(j * d, (j + 1) * d))));
-    opts.progress?.({ task: 'stage2:eval', current: end, total: n, unit: 'user', done: end === n });
-  }
-  const m = doRank && n ? evaluateScores(set, scores).metrics : undefined;
-  return {
-    users: n,
-    hit1_generate: doGen && n ? hits / n : NaN,
-    valid_output_rate: doGen && n ? valid / n : NaN,
-    hit1_rank: m ? m.hit1 : NaN,
-    hit5_rank: m ? m.hit5 : NaN,
-    ndcg5_rank: m ? m.ndcg5 : NaN,
-    ndcg10_rank: m ? m.ndcg10 : NaN,
-  };
 }
 
 /** The backbone's own scores on the same set. */

@@ -32,7 +32,7 @@ import {
   type AdamState, type LeaveOneOutSplit, type ProgressListener, type TensorInput,
 } from '@allmrec/core';
 import { createProjectors, type Projector } from '@allmrec/alignment';
-import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates } from '@allmrec/eval';
+import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates, type EvalSet } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import {
   matchesTitle, namedCandidate, renderPrompt, renderTarget, type PromptItem, type PromptTemplate, type RenderedPrompt,
@@ -450,8 +450,16 @@ export class Stage2Model {
 
   /** The paper's test protocol (see the module comment). */
   async evaluate(split: LeaveOneOutSplit, options: Stage2EvalOptions = {}): Promise<Stage2EvalResult> {
-    await selectBackend();
     const set = buildEvalSet(split, getProtocol('test-20'), { seed: options.seed, maxUsers: options.maxUsers });
+    return this.evaluateSet(set, options);
+  }
+
+  /**
+   * Stage 2 on a given evaluation set (histories, shuffled candidates, targets), so other models
+   * can be scored on exactly the same users and candidates. `seed`/`maxUsers` are ignored here.
+   */
+  async evaluateSet(set: EvalSet, options: Stage2EvalOptions = {}): Promise<Stage2EvalResult> {
+    await selectBackend();
     const n = set.users.length;
     const doGen = options.generate ?? true;
     const doRank = options.rank ?? true;

@@ -1,7 +1,7 @@
 import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
-import { evaluateBackboneOnSet, evaluateStage2OnSet, loadStage2Run, stage2EvalSet } from '../stage2-pipeline';
+import { evaluateBackboneOnSet, loadStage2Run, stage2EvalSet } from '../stage2-pipeline';
 
 export const EVAL_HELP = `allmrec eval --model DIR [--data PATH --format FORMAT] [--max-users N] [--seed S] [--no-generate] [--json]
   Evaluates a directory written by "allmrec train" with the paper's protocol: test users (up to
@@ -43,7 +43,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const t0 = performance.now();
     const set = stage2EvalSet(run.split, run.s2.config.numCandidates, seed, maxUsers);
     const cf = evaluateBackboneOnSet(run.align.backbone, set);
-    const s2 = evaluateStage2OnSet(run.s2, set, { generate: !values['no-generate'], progress: out.progress });
+    const s2 = await run.s2.evaluateSet(set, { generate: !values['no-generate'], onProgress: out.progress });
     const seconds = (performance.now() - t0) / 1000;
     const result = {
       ...env,
