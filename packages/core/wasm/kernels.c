@@ -225,52 +225,22 @@ void layernorm_bwd(int rows, int d, const float *dy, const float *xhat, const fl
 
 static inline unsigned rotl32(unsigned x, int k) { return (x << k) | (x >> (32 - k)); }
 
-static inline unsigned splitmix32(unsigned *x) {
-  unsigned z = (*x += 0x9e3779b9u);
-  z = (z ^ (z >> 16)) * 0x85ebca6bu;
-  z = (z ^ (z >> 13)) * 0xc2b2ae35u;
-  return z ^ (z >> 16);
-}
-
-static inline v128_t rotl32x4(v128_t x, int k) {
-  return wasm_v128_or(wasm_i32x4_shl(x, k), wasm_u32x4_shr(x, 32 - k));
-}
-
 /*
  * Inverted-dropout mask: out[i] = 0 with probability threshold/65536, else keep (= 1/(1-rate)).
- * Four xoshiro128** generators run in the four SIMD lanes (seeded from s0..s3 through
- * splitmix32); each 32-bit draw gives two 16-bit uniforms, so one iteration writes 8 elements.
+ * xoshiro128** seeded with s0..s3 (not all zero), 16 random bits per element.
  */
 EXPORT(dropout_mask)
 void dropout_mask(int n, int threshold, float keep, unsigned s0, unsigned s1, unsigned s2, unsigned s3, float *out) {
-  unsigned seed = s0 ^ rotl32(s1, 8) ^ rotl32(s2, 16) ^ rotl32(s3, 24);
-  unsigned lanes[16];
-  for (int i = 0; i < 16; i++) lanes[i] = splitmix32(&seed);
-  for (int l = 0; l < 4; l++) {
-    if ((lanes[l] | lanes[4 + l] | lanes[8 + l] | lanes[12 + l]) == 0) lanes[l] = 1;
-  }
-  v128_t a = wasm_v128_load(lanes), b = wasm_v128_load(lanes + 4), c = wasm_v128_load(lanes + 8), d = wasm_v128_load(lanes + 12);
-  const v128_t thr = wasm_i32x4_splat(threshold);
-  const v128_t low = wasm_i32x4_splat(0xffff);
-  const v128_t kv = wasm_f32x4_splat(keep);
-  const v128_t five = wasm_i32x4_splat(5), nine = wasm_i32x4_splat(9);
   int i = 0;
-  for (;; i += 8) {
-    v128_t r = wasm_i32x4_mul(rotl32x4(wasm_i32x4_mul(b, five), 7), nine);
-    v128_t t = wasm_i32x4_shl(b, 9);
-    c = wasm_v128_xor(c, a); d = wasm_v128_xor(d, b); b = wasm_v128_xor(b, c); a = wasm_v128_xor(a, d);
-    c = wasm_v128_xor(c, t); d = rotl32x4(d, 11);
-    v128_t m0 = wasm_v128_and(kv, wasm_i32x4_ge(wasm_v128_and(r, low), thr));
-    v128_t m1 = wasm_v128_and(kv, wasm_i32x4_ge(wasm_u32x4_shr(r, 16), thr));
-    if (i + 8 <= n) {
-      wasm_v128_store(out + i, m0);
-      wasm_v128_store(out + i + 4, m1);
-    } else {
-      float tmp[8];
-      wasm_v128_store(tmp, m0);
-      wasm_v128_store(tmp + 4, m1);
-      for (int j = 0; i + j < n; j++) out[i + j] = tmp[j];
-      break;
-    }
+  for (; i + 1 < n; i += 2) {
+    unsigned r = rotl32(s1 * 5, 7) * 9;
+    unsigned t = s1 << 9;
+    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl32(s3, 11);
+    out[i] = (int)(r & 0xffff) >= threshold ? keep : 0.0f;
+    out[i + 1] = (int)(r >> 16) >= threshold ? keep : 0.0f;
+  }
+  if (i < n) {
+    unsigned r = rotl32(s1 * 5, 7) * 9;
+    out[i] = (int)(r & 0xffff) >= threshold ? keep : 0.0f;
   }
 }
