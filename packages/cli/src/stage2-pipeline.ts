@@ -13,7 +13,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng, isArtifact, writeFileAtomic, type InteractionDataset, type LeaveOneOutSplit, type ProgressListener } from '@allmrec/core';
+import {
+  Rng, isArtifact, readSafetensorsHeader, writeFileAtomic, type InteractionDataset, type LeaveOneOutSplit, type ProgressListener,
+} from '@allmrec/core';
 import { type CFBackbone } from '@allmrec/cf-backbones';
 import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
@@ -157,18 +159,7 @@ export function checkpointParams(dir: string): number {
   else if (fs.existsSync(index)) files.push(...new Set<string>(Object.values(JSON.parse(fs.readFileSync(index, 'utf8')).weight_map as Record<string, string>)));
   let n = 0;
   for (const f of files) {
-    const fd = fs.openSync(path.join(dir, f), 'r');
-    try {
-      const len = Buffer.alloc(8);
-      fs.readSync(fd, len, 0, 8, 0);
-      const hlen = Number(len.readBigUInt64LE(0));
-      const head = Buffer.alloc(hlen);
-      fs.readSync(fd, head, 0, hlen, 8);
-      const header = JSON.parse(head.toString('utf8')) as Record<string, { shape?: number[] }>;
-      for (const [k, v] of Object.entries(header)) if (k !== '__metadata__' && v.shape) n += v.shape.reduce((a, b) => a * b, 1);
-    } finally {
-      fs.closeSync(fd);
-    }
+    for (const t of readSafetensorsHeader(path.join(dir, f)).tensors) n += t.shape.reduce((x, y) => x * y, 1);
   }
   return n;
 }

@@ -13,7 +13,7 @@ export { layerNorm, layerNormBackward, type LayerNormCache } from './layer-norm'
 export { dropoutMask, dropoutMaskArray } from './dropout';
 export { writeFileAtomic, writeFileAtomicSync, sha256File, sha256Hex } from './fs-atomic';
 export {
-  readSafetensors, writeSafetensors, encodeSafetensors, halfToFloat, floatToHalf,
+  readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, halfToFloat, floatToHalf,
   type SafetensorsDtype, type SafetensorsWriteDtype, type SafetensorsTensor, type SafetensorsFile,
   type TensorInput, type TensorData, type ReadSafetensorsOptions,
 } from './safetensors';

@@ -6,6 +6,7 @@ import {
   floatToHalf,
   halfToFloat,
   readSafetensors,
+  readSafetensorsHeader,
   writeSafetensors,
 } from './safetensors';
 
@@ -228,5 +229,15 @@ describe('writeSafetensors / readSafetensors(path)', () => {
     await expect(writeSafetensors(file, { a: { shape: [5], data: new Float32Array(4) } })).rejects.toThrow(
       `${file}: safetensors tensor "a"`,
     );
+  });
+});
+
+describe('readSafetensorsHeader', () => {
+  test('lists names, dtypes and shapes without reading data, and validates like readSafetensors', () => {
+    const buf = encodeSafetensors({ a: { shape: [2, 3], data: new Float32Array(6) }, b: { shape: [4], data: new Int32Array(4), dtype: 'I32' } }, { k: 'v' });
+    const h = readSafetensorsHeader(buf);
+    expect(h.tensors).toEqual([{ name: 'a', dtype: 'F32', shape: [2, 3] }, { name: 'b', dtype: 'I32', shape: [4] }]);
+    expect(h.metadata).toEqual({ k: 'v' });
+    expect(() => readSafetensorsHeader(buf.subarray(0, 20), 'cut.safetensors')).toThrow(/cut\.safetensors/);
   });
 });

@@ -100,7 +100,45 @@ export function readSafetensors(
   source: string | Uint8Array,
   options: ReadSafetensorsOptions = {},
 ): SafetensorsFile {
-  const label = typeof source === 'string' ? source : options.label ?? '<buffer>';
+  return withHeader(source, options.label, (src, { entries, metadata, dataStart, fail }) => {
+    let wanted = entries;
+    if (options.names) {
+      const byName = new Map(entries.map((e) => [e.name, e]));
+      wanted = options.names.map((n) => byName.get(n) ?? fail(`tensor "${n}" not found`));
+    }
+    const tensors = new Map<string, SafetensorsTensor>();
+    for (const e of wanted) {
+      const raw = new Uint8Array(e.end - e.begin);
+      src.read(dataStart + e.begin, raw);
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(e, raw, fail) });
+    }
+    return { tensors, metadata };
+  });
+}
+
+/**
+ * Names, dtypes and shapes of the tensors in a safetensors file (and its metadata), read from the
+ * header alone: no tensor data is read. Validated like {@link readSafetensors}.
+ */
+export function readSafetensorsHeader(
+  source: string | Uint8Array, label?: string,
+): { tensors: { name: string; dtype: SafetensorsDtype; shape: number[] }[]; metadata: Record<string, string> } {
+  return withHeader(source, label, (_src, { entries, metadata }) => ({
+    tensors: entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape })),
+    metadata,
+  }));
+}
+
+interface ParsedHeader {
+  entries: Entry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+  fail: (msg: string) => never;
+}
+
+/** Opens `source`, reads and validates its header, runs `body`, and closes the source. */
+function withHeader<T>(source: string | Uint8Array, labelOpt: string | undefined, body: (src: Source, h: ParsedHeader) => T): T {
+  const label = typeof source === 'string' ? source : labelOpt ?? '<buffer>';
   let src: Source;
   try {
     src = typeof source === 'string' ? fileSource(source) : bufferSource(source);
@@ -129,21 +167,8 @@ export function readSafetensors(
     }
     if (!header || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
     const dataStart = 8 + headerLen;
-    const dataLen = src.size - dataStart;
-    const { entries, metadata } = parseHeader(header as Record<string, unknown>, dataLen, fail);
-
-    let wanted = entries;
-    if (options.names) {
-      const byName = new Map(entries.map((e) => [e.name, e]));
-      wanted = options.names.map((n) => byName.get(n) ?? fail(`tensor "${n}" not found`));
-    }
-    const tensors = new Map<string, SafetensorsTensor>();
-    for (const e of wanted) {
-      const raw = new Uint8Array(e.end - e.begin);
-      src.read(dataStart + e.begin, raw);
-      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(e, raw, fail) });
-    }
-    return { tensors, metadata };
+    const { entries, metadata } = parseHeader(header as Record<string, unknown>, src.size - dataStart, fail);
+    return body(src, { entries, metadata, dataStart, fail });
   } finally {
     src.close();
   }

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as ortTypes from 'onnxruntime-node';
-import { readSafetensors, sha256File, writeFileAtomic } from '@allmrec/core';
+import { readSafetensors, readSafetensorsHeader, sha256File, writeFileAtomic } from '@allmrec/core';
 import type { LMTokenizer } from '../causal-lm';
 import {
   ONNX_EXPORT_VERSION, ONNX_IO, buildDecoderModel, completeArch, decoderArchFromHfConfig,
@@ -103,17 +103,7 @@ const DATA_FILE = 'model.onnx.data';
 
 /** Tensor names in a safetensors file, from its header. */
 function safetensorsNames(file: string): string[] {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    fs.readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    return Object.keys(JSON.parse(header.toString('utf8'))).filter((k) => k !== '__metadata__');
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readSafetensorsHeader(file).tensors.map((t) => t.name);
 }
 
 /** The safetensors files of a checkpoint directory and which file holds each tensor. */
