@@ -1,31 +1,11 @@
-import { Rng, type LeaveOneOutSplit } from '@allmrec/core';
+import { syntheticSplit } from './testing/synthetic-split';
+import type { LeaveOneOutSplit } from '@allmrec/core';
 import { buildEvalSet } from './evaluate';
 import { getProtocol, listProtocols } from './protocols';
 import { coldItemSplit, coldUserProtocol, TEST_20_COLD } from './cold';
 
-/** Users with 3..maxLen distinct random items (a few with only 2: train-only). */
-function syntheticSplit(numUsers: number, numItems: number, seed = 1, maxLen = 15): LeaveOneOutSplit {
-  const rng = new Rng(seed);
-  const train: Int32Array[] = [new Int32Array(0)];
-  const valid = new Int32Array(numUsers + 1);
-  const test = new Int32Array(numUsers + 1);
-  for (let u = 1; u <= numUsers; u++) {
-    const len = u % 40 === 0 ? 2 : rng.intRange(3, maxLen);
-    const items = new Set<number>();
-    while (items.size < len) items.add(rng.intRange(1, numItems));
-    const seq = Int32Array.from(items);
-    if (len < 3) {
-      train.push(seq);
-      continue;
-    }
-    train.push(seq.slice(0, len - 2));
-    valid[u] = seq[len - 2];
-    test[u] = seq[len - 1];
-  }
-  return { numUsers, numItems, train, valid, test };
-}
 
-const base = syntheticSplit(400, 300);
+const base = syntheticSplit(400, 300, { maxLen: 15, shortEvery: 40 });
 
 function occurring(split: LeaveOneOutSplit): Set<number> {
   const s = new Set<number>();

@@ -1,28 +1,8 @@
+import { syntheticSplit } from './testing/synthetic-split';
 import { Rng, type LeaveOneOutSplit } from '@allmrec/core';
 import { buildEvalSet, evaluate, evaluateScores, scoreEvalSet, type Scorer } from './evaluate';
 import { getProtocol, interactedItems, listProtocols, registerProtocol, TEST_20 } from './protocols';
 
-/** A synthetic split: each user has 3..maxLen distinct random items; some users have < 3 (no targets). */
-function syntheticSplit(numUsers: number, numItems: number, seed = 1, maxLen = 20): LeaveOneOutSplit {
-  const rng = new Rng(seed);
-  const train: Int32Array[] = [new Int32Array(0)];
-  const valid = new Int32Array(numUsers + 1);
-  const test = new Int32Array(numUsers + 1);
-  for (let u = 1; u <= numUsers; u++) {
-    const len = u % 50 === 0 ? 2 : rng.intRange(3, maxLen); // every 50th user is too short
-    const items = new Set<number>();
-    while (items.size < len) items.add(rng.intRange(1, numItems));
-    const seq = Int32Array.from(items);
-    if (len < 3) {
-      train.push(seq);
-      continue;
-    }
-    train.push(seq.slice(0, len - 2));
-    valid[u] = seq[len - 2];
-    test[u] = seq[len - 1];
-  }
-  return { numUsers, numItems, train, valid, test };
-}
 
 /** A tiny hand-made split. */
 const tiny: LeaveOneOutSplit = {
@@ -144,7 +124,7 @@ describe('evaluate', () => {
     // 10,000 users. Hit@1 ~ Binomial(n, 0.05)/n: sd = sqrt(0.05*0.95/10000) = 0.0022, so 0.01 is
     // ~4.5 sd. HR@10 over 101: p = 0.099, sd = 0.0030, tolerance 0.012 = 4 sd. NDCG@10: per-user
     // sd <= 0.3, mean sd <= 0.003, tolerance 0.012. Seeded, so the test is also deterministic.
-    const big = syntheticSplit(10_250, 3000, 7);
+    const big = syntheticSplit(10_250, 3000, { seed: 7 });
     const rng = new Rng(99);
     const random: Scorer = (_h, cands) => cands.map((c) => Float32Array.from(c, () => rng.next()));
     const t = await evaluate(big, 'test-20', random, { seed: 11 });

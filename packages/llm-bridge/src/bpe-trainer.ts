@@ -14,6 +14,8 @@
  *   least `minFrequency` times.
  */
 
+import { byteLevelBpeTokenizerJson } from './tokenizer';
+
 /** GPT-2's pre-tokenization pattern (the `ByteLevel` pre-tokenizer with `use_regex: true`). */
 export const GPT2_SPLIT_REGEX = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
@@ -169,23 +171,9 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
   const eosTokenId = tokens.length;
   specials.forEach((s, i) => { vocab[s] = tokens.length + i; });
   const size = tokens.length + specials.length;
-  const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
-  const tokenizerJson = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: specials.map((content, i) => ({
-      id: tokens.length + i, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,
-    })),
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
-    post_processor: { type: 'ByteLevel', ...byteLevel, trim_offsets: false },
-    decoder: { type: 'ByteLevel', ...byteLevel },
-    model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(([l, r]) => `${l} ${r}`),
-    },
-  };
+  const tokenizerJson = byteLevelBpeTokenizerJson(
+    vocab, merges.map(([l, r]) => `${l} ${r}`), specials.map((content, i) => ({ id: tokens.length + i, content })),
+  );
   const first = specials[0];
   const tokenizerConfig = {
     tokenizer_class: 'GPT2Tokenizer',

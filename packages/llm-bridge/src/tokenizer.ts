@@ -89,14 +89,26 @@ export function gpt2TokenizerJson(): Record<string, any> {
   const merges = fs.readFileSync(path.join(dir, 'vocab.bpe'), 'utf8')
     .split('\n')
     .filter((l) => l.length > 0 && !l.startsWith('#version'));
+  gpt2Json = byteLevelBpeTokenizerJson(vocab, merges, [{ id: GPT2_EOS, content: '<|endoftext|>' }]);
+  return gpt2Json;
+}
+
+/**
+ * A Hugging Face `tokenizer.json` object for a GPT-2-style byte-level BPE: ByteLevel
+ * pre-tokenizer, post-processor and decoder, no normalizer, the given vocabulary, merges ("a b")
+ * and special tokens.
+ */
+export function byteLevelBpeTokenizerJson(
+  vocab: Record<string, number>, merges: string[], specials: { id: number; content: string }[],
+): Record<string, any> {
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
-  gpt2Json = {
+  return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{
-      id: GPT2_EOS, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,
-    }],
+    added_tokens: specials.map(({ id, content }) => ({
+      id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
     post_processor: { type: 'ByteLevel', ...byteLevel, trim_offsets: false },
@@ -106,7 +118,6 @@ export function gpt2TokenizerJson(): Record<string, any> {
       fuse_unk: false, byte_fallback: false, vocab, merges,
     },
   };
-  return gpt2Json;
 }
 
 /** The `tokenizer_config.json` matching {@link gpt2TokenizerJson}. */
