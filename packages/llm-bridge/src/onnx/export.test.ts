@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { Rng } from '@allmrec/core';
-import { decoderArchFromHfConfig, exportDecoderToOnnx } from './export';
+import { ONNX_IO, decoderArchFromHfConfig, exportDecoderToOnnx } from './export';
 import { referenceForward } from './test/reference';
 import { allTinyCheckpoints } from './test/tiny-checkpoints';
 
@@ -61,6 +61,68 @@ describe('exportDecoderToOnnx vs an independent JS reference', () => {
       expect(out.logits.dims).toEqual([1, 2, V]);
       const last = out.logits.data as Float32Array;
       for (let i = 0; i < 2 * V; i++) expect(Math.abs(last[i] - logits[(lens[0] - 2) * V + i])).toBeLessThan(1e-5);
+      await session.release();
+    });
+  }
+
+  for (const ck of allTinyCheckpoints()) {
+    test(`${ck.name}: KV-cache graph (withPast): prefix with empty past, then the rest with the cache, left-padded`, async () => {
+      const arch = decoderArchFromHfConfig(ck.hf);
+      const session = await ort.InferenceSession.create(exportDecoderToOnnx(arch, ck.weights, { withPast: true }), { intraOpNumThreads: 1 });
+      const { embedSize: E, vocabSize: V, kvHeads: kvh, headDim: hd, layers } = arch;
+      expect(session.inputNames).toContain('past_key_values.0.key');
+      expect(session.outputNames).toContain(`present.${layers - 1}.value`);
+      const rng = new Rng(17);
+      const lens = [9, 6, 4];
+      const B = lens.length, T = 9, T0 = 5, T1 = T - T0; // left-padded rows; first T0 columns, then T1
+      const rows = lens.map((n) => Float32Array.from({ length: n * E }, () => rng.normal()));
+      const emb = new Float32Array(B * T * E);
+      const mask = new BigInt64Array(B * T);
+      const pos = new BigInt64Array(B * T);
+      rows.forEach((r, b) => {
+        const pad = T - lens[b];
+        emb.set(r, (b * T + pad) * E);
+        for (let t = pad; t < T; t++) { mask[b * T + t] = 1n; pos[b * T + t] = BigInt(t - pad); }
+      });
+      const cols = <A extends Float32Array | BigInt64Array>(a: A, per: number, from: number, to: number): A => {
+        const out = new (a.constructor as new (n: number) => A)(B * (to - from) * per);
+        for (let b = 0; b < B; b++) out.set(a.subarray((b * T + from) * per, (b * T + to) * per) as never, b * (to - from) * per);
+        return out;
+      };
+      const feeds = (from: number, to: number, past: Record<string, ort.Tensor>) => ({
+        inputs_embeds: new ort.Tensor('float32', cols(emb, E, from, to), [B, to - from, E]),
+        attention_mask: new ort.Tensor('int64', cols(mask, 1, 0, to), [B, to]),
+        position_ids: new ort.Tensor('int64', cols(pos, 1, from, to), [B, to - from]),
+        num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
+        ...past,
+      });
+      const empty: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < layers; l++) {
+        empty[ONNX_IO.pastKey(l)] = new ort.Tensor('float32', new Float32Array(0), [B, kvh, 0, hd]);
+        empty[ONNX_IO.pastValue(l)] = new ort.Tensor('float32', new Float32Array(0), [B, kvh, 0, hd]);
+      }
+      const a = await session.run(feeds(0, T0, empty));
+      expect(a.logits.dims).toEqual([B, T0, V]);
+      expect(a[ONNX_IO.presentKey(0)].dims).toEqual([B, kvh, T0, hd]);
+      const past: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < layers; l++) {
+        past[ONNX_IO.pastKey(l)] = a[ONNX_IO.presentKey(l)];
+        past[ONNX_IO.pastValue(l)] = a[ONNX_IO.presentValue(l)];
+      }
+      const c = await session.run(feeds(T0, T, past));
+      expect(c.logits.dims).toEqual([B, T1, V]);
+      expect(c[ONNX_IO.presentValue(layers - 1)].dims).toEqual([B, kvh, T, hd]);
+      const la = a.logits.data as Float32Array, lc = c.logits.data as Float32Array;
+      let maxDiff = 0;
+      rows.forEach((r, b) => {
+        const ref = referenceForward(ck.hf, ck.weights, r, lens[b]);
+        const pad = T - lens[b];
+        for (let t = pad; t < T; t++) for (let v = 0; v < V; v++) {
+          const got = t < T0 ? la[(b * T0 + t) * V + v] : lc[(b * T1 + t - T0) * V + v];
+          maxDiff = Math.max(maxDiff, Math.abs(got - ref[(t - pad) * V + v]));
+        }
+      });
+      expect(maxDiff).toBeLessThan(1e-4);
       await session.release();
     });
   }

@@ -12,6 +12,13 @@
  * The causal + padding mask is built inside the graph (Trilu of ones, times the attention mask,
  * turned into an additive -1e9 bias before Softmax).
  *
+ * KV-cache variant (`withPast: true`): extra inputs `past_key_values.{i}.key` / `.value`
+ * [past_batch, kvHeads, past, headDim] per layer (past_batch = batch, or 1 to broadcast one shared
+ * prefix over the batch; past may be 0), extra outputs `present.{i}.key` / `.value`
+ * [batch, kvHeads, past + seq, headDim] (keys after RoPE). `attention_mask` then covers
+ * [batch, past + seq] and `position_ids` [batch, seq] are the new tokens' positions (the caller's).
+ * Attention runs over concat(past, new) with the causal rule key j <= past + query i.
+ *
  * Families: GPT-2 (learned positions, pre-LN, GELU-tanh, Conv1D weights [in, out]); OPT (learned
  * positions offset by 2, pre- or post-LN, ReLU, Linear weights [out, in] transposed once here,
  * project_in/out when word_embed_proj_dim != hidden_size); Llama-style (llama, mistral, qwen2:
@@ -22,7 +29,7 @@ import type { CausalLMConfig, LMFamily } from '../causal-lm';
 import { DataType, GraphBuilder, attr, encodeModel, type EncodeOptions, type EncodedModel, type ModelSpec } from './onnx-proto';
 
 /** Bumped whenever the exported graph changes (part of the cache key). */
-export const ONNX_EXPORT_VERSION = 2;
+export const ONNX_EXPORT_VERSION = 3;
 
 /** Activations the exporter writes out. */
 export type OnnxActivation = 'gelu_tanh' | 'gelu' | 'relu' | 'silu';
@@ -286,6 +293,8 @@ export interface OnnxExportOptions extends EncodeOptions {
   ropeTablePositions?: number;
   /** Graph name (default `<modelType>_decoder`). */
   graphName?: string;
+  /** Export the KV-cache variant (past_key_values inputs, present outputs; see the module doc). */
+  withPast?: boolean;
 }
 
 /** Input / output names of the exported graph. */
@@ -296,6 +305,10 @@ export const ONNX_IO = {
   numLogitsToKeep: 'num_logits_to_keep',
   logits: 'logits',
   logProbs: 'log_probs',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
 } as const;
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // large enough as a Slice end
@@ -324,17 +337,27 @@ export function buildDecoderModel(config: OnnxDecoderArchInput, weights: OnnxWei
   const P = ONNX_IO.positionIds;
   const K = ONNX_IO.numLogitsToKeep;
 
-  // --- masks: bias [B, 1, T, T] = 0 where allowed, -1e9 elsewhere.
+  const withPast = options.withPast === true;
+  // --- masks: bias [B, 1, T, S] = 0 where allowed, -1e9 elsewhere (S = past + T; no past: S = T).
   const shapeX = g.op('Shape', [X]);
   const T1 = g.op('Gather', [shapeX, g.int64([1], [1])], { axis: attr.int(0) }); // [1]
-  const TT = g.op('Concat', [T1, T1], { axis: attr.int(0) });
-  const ones = g.op('ConstantOfShape', [TT], {
+  const B1 = g.op('Gather', [shapeX, g.int64([0], [1])], { axis: attr.int(0) }); // [1]
+  const S1 = withPast ? g.op('Gather', [g.op('Shape', [M]), g.int64([1], [1])], { axis: attr.int(0) }) : T1; // [1]
+  const TS = g.op('Concat', [T1, S1], { axis: attr.int(0) });
+  const ones = g.op('ConstantOfShape', [TS], {
     value: attr.tensor({ name: 'one', dataType: DataType.FLOAT, dims: [1], data: Float32Array.of(1) }),
   });
-  const tril = g.op('Trilu', [ones], { upper: attr.int(0) });
+  // Keeps key j <= query i + past (Trilu's k = past = S - T).
+  const tril = withPast
+    ? g.op('Trilu', [ones, g.op('Squeeze', [g.op('Sub', [S1, T1]), g.int64([0])])], { upper: attr.int(0) })
+    : g.op('Trilu', [ones], { upper: attr.int(0) });
   const maskF = g.op('Cast', [M], { to: attr.int(DataType.FLOAT) });
-  const mask4 = g.op('Unsqueeze', [maskF, g.int64([1, 2])]); // [B, 1, 1, T]
-  const allowed = g.op('Mul', [tril, mask4]); // [B, 1, T, T]
+  const mask4 = g.op('Unsqueeze', [maskF, g.int64([1, 2])]); // [B, 1, 1, S]
+  const allowed = g.op('Mul', [tril, mask4]); // [B, 1, T, S]
+  // Past broadcast target [B, 1, 1, 1] (a batch-1 past is shared by every row).
+  const pastExpand = withPast ? g.op('Concat', [B1, g.int64([1, 1, 1])], { axis: attr.int(0) }) : '';
+  const pastInputs: string[] = [];
+  const presentOutputs: string[] = [];
   const maskBias = g.op('Mul', [g.op('Sub', [allowed, g.scalar(1)]), g.scalar(1e9)]);
 
   // --- helpers
@@ -387,15 +410,31 @@ export function buildDecoderModel(config: OnnxDecoderArchInput, weights: OnnxWei
   };
 
   /** Attention from fused q|k|v [B, T, (nh + 2 kvh) hd] to [B, T, nh hd]. */
+  let layerIndex = 0;
   const attention = (qkv: string): string => {
+    const layer = layerIndex++;
     const [q0, k0, v0] = g.opN('Split', [qkv, g.int64([nh * hd, kvh * hd, kvh * hd])], 3, { axis: attr.int(-1) });
     let q = g.op('Reshape', [q0, g.int64([0, 0, nh, hd])]);
     let k = g.op('Reshape', [k0, g.int64([0, 0, kvh, hd])]);
     const v4 = g.op('Reshape', [v0, g.int64([0, 0, kvh, hd])]);
     if (rope) { q = applyRope(q); k = applyRope(k); }
     q = g.op('Mul', [g.op('Transpose', [q], { perm: attr.ints([0, 2, 1, 3]) }), g.scalar(a.attnScale)]); // [B, nh, T, hd]
-    const kT = g.op('Transpose', [k], { perm: attr.ints([0, 2, 3, 1]) }); // [B, kvh, hd, T]
-    const v = g.op('Transpose', [v4], { perm: attr.ints([0, 2, 1, 3]) }); // [B, kvh, T, hd]
+    let kT: string;
+    let v: string;
+    if (withPast) {
+      // [B, kvh, S, hd] = concat(past broadcast to B rows, new).
+      const pk = ONNX_IO.pastKey(layer), pv = ONNX_IO.pastValue(layer);
+      pastInputs.push(pk, pv);
+      const kNew = g.op('Transpose', [k], { perm: attr.ints([0, 2, 1, 3]) });
+      const vNew = g.op('Transpose', [v4], { perm: attr.ints([0, 2, 1, 3]) });
+      const kAll = g.op('Concat', [g.op('Expand', [pk, pastExpand]), kNew], { axis: attr.int(2) }, ONNX_IO.presentKey(layer));
+      v = g.op('Concat', [g.op('Expand', [pv, pastExpand]), vNew], { axis: attr.int(2) }, ONNX_IO.presentValue(layer));
+      presentOutputs.push(kAll, v);
+      kT = g.op('Transpose', [kAll], { perm: attr.ints([0, 1, 3, 2]) }); // [B, kvh, hd, S]
+    } else {
+      kT = g.op('Transpose', [k], { perm: attr.ints([0, 2, 3, 1]) }); // [B, kvh, hd, T]
+      v = g.op('Transpose', [v4], { perm: attr.ints([0, 2, 1, 3]) }); // [B, kvh, T, hd]
+    }
     let probs: string;
     let ctx: string;
     if (rep === 1) {
@@ -514,6 +553,7 @@ export function buildDecoderModel(config: OnnxDecoderArchInput, weights: OnnxWei
   // Second output, computed only when fetched: log-softmax over the vocabulary (scoring).
   g.op('LogSoftmax', [ONNX_IO.logits], { axis: attr.int(-1) }, ONNX_IO.logProbs);
 
+  if (withPast) metadata.kv_cache = '1';
   metadata.allmrec_export_version = String(ONNX_EXPORT_VERSION);
   metadata.family = a.family;
   metadata.model_type = a.modelType;
@@ -531,10 +571,12 @@ export function buildDecoderModel(config: OnnxDecoderArchInput, weights: OnnxWei
         { name: M, elemType: DataType.INT64, dims: ['batch', 'seq'] },
         { name: P, elemType: DataType.INT64, dims: ['batch', 'seq'] },
         { name: K, elemType: DataType.INT64, dims: [] },
+        ...pastInputs.map((name) => ({ name, elemType: DataType.FLOAT, dims: ['past_batch', kvh, 'past', hd] })),
       ],
       outputs: [
         { name: ONNX_IO.logits, elemType: DataType.FLOAT, dims: ['batch', 'kept', V] },
         { name: ONNX_IO.logProbs, elemType: DataType.FLOAT, dims: ['batch', 'kept', V] },
+        ...presentOutputs.map((name) => ({ name, elemType: DataType.FLOAT, dims: ['batch', kvh, 'total', hd] })),
       ],
     },
   };

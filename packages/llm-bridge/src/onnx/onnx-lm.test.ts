@@ -77,6 +77,70 @@ describe('OnnxCausalLM', () => {
     });
   }
 
+  for (const ck of allTinyCheckpoints()) {
+    test(`${ck.name}: KV-cached scoring equals the uncached full-forward path`, async () => {
+      const lm = await OnnxCausalLM.fromWeights(ck.hf, ck.weights, { intraOpNumThreads: 1 });
+      const rng = new Rng(31);
+      const E = lm.embedSize;
+      const P = 7;
+      const prompt = Float32Array.from({ length: P * E }, () => rng.normal());
+      const conts = [[3, 7, 9, 1, 2, 8], [12], [], [4, 4, 4, 4, 1], [49, 0], [5, 6, 7], [10], [11, 22, 33, 44]];
+      const uncached = await lm.scoreContinuations(prompt, P, conts, { useCache: false });
+      for (const batchSize of [20, 3, 1]) {
+        const cached = await lm.scoreContinuations(prompt, P, conts, { batchSize });
+        let worst = 0;
+        for (let i = 0; i < conts.length; i++) worst = Math.max(worst, Math.abs(cached[i] - uncached[i]));
+        expect(worst).toBeLessThan(1e-4);
+        expect(cached[2]).toBe(0);
+      }
+      // Scores differ between continuations (the comparison is not vacuous).
+      expect(new Set(Array.from(uncached).map((v) => v.toFixed(3))).size).toBeGreaterThan(5);
+      const viaEmbeds = await lm.scoreContinuations(prompt, P, conts, { continuationEmbeds: conts.map((c) => lm.embedTokens(c)) });
+      for (let i = 0; i < conts.length; i++) expect(Math.abs(viaEmbeds[i] - uncached[i])).toBeLessThan(1e-4);
+      // Too long for the position table: rejected on the cached path too.
+      const max = lm.maxSequenceLength;
+      await expect(lm.scoreContinuations(prompt, P, [new Array<number>(max).fill(1)])).rejects.toThrow(/exceeds/);
+      await lm.dispose();
+    });
+
+    test(`${ck.name}: KV-cached greedy generation equals uncached generation (left-padded batch, rows leaving)`, async () => {
+      const lm = await OnnxCausalLM.fromWeights(ck.hf, ck.weights, { intraOpNumThreads: 1 });
+      const rng = new Rng(41);
+      const E = lm.embedSize;
+      const lens = [6, 3, 0, 5];
+      const T = 6;
+      const B = lens.length;
+      const emb = new Float32Array(B * T * E);
+      const mask = new Uint8Array(B * T);
+      lens.forEach((n, b) => {
+        for (let t = T - n; t < T; t++) {
+          mask[b * T + t] = 1;
+          for (let e = 0; e < E; e++) emb[(b * T + t) * E + e] = rng.normal();
+        }
+      });
+      for (const penalty of [1.5, 1]) {
+        const uncached = await lm.generate(emb, B, T, mask, { maxNewTokens: 10, repetitionPenalty: penalty, eosTokenId: -1, useCache: false });
+        const cached = await lm.generate(emb, B, T, mask, { maxNewTokens: 10, repetitionPenalty: penalty, eosTokenId: -1 });
+        expect(cached).toEqual(uncached);
+        expect(cached[0].length).toBe(10);
+        expect(cached[2]).toEqual([]);
+        // An EOS that stops some rows early: the remaining rows continue on the compacted cache.
+        const stop = uncached[1][1];
+        const u2 = await lm.generate(emb, B, T, mask, { maxNewTokens: 10, repetitionPenalty: penalty, eosTokenId: stop, useCache: false });
+        const c2 = await lm.generate(emb, B, T, mask, { maxNewTokens: 10, repetitionPenalty: penalty, eosTokenId: stop });
+        expect(c2).toEqual(u2);
+        expect(c2[1].length).toBeLessThan(10);
+      }
+      // Rows reaching the position limit leave the batch (cache rows compacted).
+      const max = lm.maxSequenceLength;
+      const near = await lm.generate(emb, B, T, mask, { maxNewTokens: max, eosTokenId: -1 });
+      const nearU = await lm.generate(emb, B, T, mask, { maxNewTokens: max, eosTokenId: -1, useCache: false });
+      expect(near).toEqual(nearU);
+      lens.forEach((n, b) => expect(near[b].length).toBe(n === 0 ? 0 : max - n));
+      await lm.dispose();
+    });
+  }
+
   for (const ck of [tinyGpt2(), tinyLlama()]) {
     test(`${ck.name}: greedy generate with repetition penalty 1.5 matches the reference, left-padded batch`, async () => {
       const lm = await OnnxCausalLM.fromWeights(ck.hf, ck.weights, { intraOpNumThreads: 1 });

@@ -10,9 +10,13 @@
  * verification (size, sha256) or does not load is re-exported instead of failing.
  *
  * Arrays are plain typed arrays, row-major; batches are LEFT-padded (mask 1 real, 0 pad) and
- * positions are cumsum(mask) - 1 clamped at 0, as everywhere in this package. No KV cache: each
- * generation step recomputes the full forward (fine for short outputs); scoring runs one full
- * forward per batch of continuations, keeping logits only for the continuation positions.
+ * positions are cumsum(mask) - 1 clamped at 0, as everywhere in this package.
+ *
+ * The graph is the KV-cache variant of the export (see export.ts): `forward` feeds an empty past.
+ * Scoring runs the shared prompt once (batch 1) and then only the continuation tokens of each
+ * batch, attending to the prompt's cache (broadcast over the batch inside the graph); generation
+ * feeds one new token per step with the cache. `useCache: false` keeps the former full-recompute
+ * paths (prompt + continuation per row; full forward per generated token) for comparison.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -63,6 +67,8 @@ export interface OnnxScoreOptions {
    * rows of the token embedding table for the ids). Ids are still needed to read the log-probs.
    */
   continuationEmbeds?: Float32Array[];
+  /** Run the prompt once and score continuations against its KV cache (default true). */
+  useCache?: boolean;
 }
 
 /** Options of {@link OnnxCausalLM.generate}. */
@@ -72,6 +78,8 @@ export interface OnnxGenerateOptions {
   repetitionPenalty?: number;
   /** Token(s) that end a sequence (default the config's eos). */
   eosTokenId?: number | number[];
+  /** Feed one new token per step with the KV cache (default true); false reruns the full forward. */
+  useCache?: boolean;
 }
 
 /** What a load did. */
@@ -190,7 +198,7 @@ async function cacheProblem(dir: string, key: string, verify: boolean): Promise<
 async function writeExport(dir: string, key: string, arch: OnnxDecoderArch, weights: OnnxWeightMap, exportOptions: OnnxExportOptions): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   fs.rmSync(path.join(dir, RECORD_FILE), { force: true }); // invalidate first: a crash mid-write leaves a miss
-  const enc = encodeModel(buildDecoderModel(arch, weights, exportOptions), { ...exportOptions, externalDataLocation: DATA_FILE });
+  const enc = encodeModel(buildDecoderModel(arch, weights, { ...exportOptions, withPast: true }), { ...exportOptions, externalDataLocation: DATA_FILE });
   const rec: ExportRecord = {
     format: 'allmrec-onnx-export', key, exportVersion: ONNX_EXPORT_VERSION,
     modelBytes: enc.model.byteLength, modelSha256: createHash('sha256').update(enc.model).digest('hex'),
@@ -289,7 +297,7 @@ export class OnnxCausalLM {
       return OnnxCausalLM.loadCached(arch, options.modelDir, key, () => weights, () => table, options);
     }
     const ort = await import('onnxruntime-node');
-    const enc = encodeModel(buildDecoderModel(arch, weights, exportOptions), { ...exportOptions, externalData: false });
+    const enc = encodeModel(buildDecoderModel(arch, weights, { ...exportOptions, withPast: true }), { ...exportOptions, externalData: false });
     const session = await ort.InferenceSession.create(enc.model, OnnxCausalLM.sessionOptions(options));
     return OnnxCausalLM.make(arch, ort, session, table, { exported: true }, options);
   }
@@ -302,7 +310,8 @@ export class OnnxCausalLM {
     arch: OnnxDecoderArch, ort: typeof ortTypes, session: ortTypes.InferenceSession, table: Float32Array,
     info: OnnxLoadInfo, options: OnnxCausalLMOptions,
   ): Promise<OnnxCausalLM> {
-    const need = [ONNX_IO.inputsEmbeds, ONNX_IO.attentionMask, ONNX_IO.positionIds, ONNX_IO.numLogitsToKeep];
+    const need: string[] = [ONNX_IO.inputsEmbeds, ONNX_IO.attentionMask, ONNX_IO.positionIds, ONNX_IO.numLogitsToKeep];
+    for (let l = 0; l < arch.layers; l++) need.push(ONNX_IO.pastKey(l), ONNX_IO.pastValue(l));
     for (const n of need) if (!session.inputNames.includes(n)) throw new Error(`ONNX model has no input "${n}"`);
     if (table.length !== arch.vocabSize * arch.embedSize) {
       throw new Error(`embedding table holds ${table.length} values, expected ${arch.vocabSize} x ${arch.embedSize}`);
@@ -350,6 +359,31 @@ export class OnnxCausalLM {
     return out;
   }
 
+  /** One onnxruntime run of the KV graph (empty batch-1 past when `past` is omitted). */
+  private async run(
+    emb: Float32Array, batch: number, seq: number, mask: BigInt64Array, pos: BigInt64Array, keep: number,
+    outName: string, past?: ortTypes.Tensor[], fetchPresent = false,
+  ): Promise<{ out: ortTypes.Tensor; present?: ortTypes.Tensor[] }> {
+    const { Tensor } = this.ort;
+    const { layers, kvHeads, headDim, embedSize: E } = this.config;
+    const feeds: Record<string, ortTypes.Tensor> = {
+      [ONNX_IO.inputsEmbeds]: new Tensor('float32', emb, [batch, seq, E]),
+      [ONNX_IO.attentionMask]: new Tensor('int64', mask, [batch, mask.length / batch]),
+      [ONNX_IO.positionIds]: new Tensor('int64', pos, [batch, seq]),
+      [ONNX_IO.numLogitsToKeep]: new Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
+    };
+    const empty = past ? undefined : new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+    for (let l = 0; l < layers; l++) {
+      feeds[ONNX_IO.pastKey(l)] = past ? past[2 * l] : empty!;
+      feeds[ONNX_IO.pastValue(l)] = past ? past[2 * l + 1] : empty!;
+    }
+    const fetch = [outName];
+    if (fetchPresent) for (let l = 0; l < layers; l++) fetch.push(ONNX_IO.presentKey(l), ONNX_IO.presentValue(l));
+    const res = await this.session.run(feeds, fetch);
+    const present = fetchPresent ? fetch.slice(1).map((n) => res[n]) : undefined;
+    return { out: res[outName], present };
+  }
+
   /**
    * Logits of left-padded input embeddings `inputsEmbeds` [batch, seq, E] with `attentionMask`
    * [batch, seq] (1 real, 0 pad; default all real). Positions are derived from the mask.
@@ -357,6 +391,15 @@ export class OnnxCausalLM {
   async forward(
     inputsEmbeds: Float32Array, batch: number, seq: number, attentionMask?: ArrayLike<number>, options: OnnxForwardOptions = {},
   ): Promise<OnnxForwardResult> {
+    const r = await this.forwardWithCache(inputsEmbeds, batch, seq, attentionMask, options, false);
+    return { logits: r.logits, dims: r.dims };
+  }
+
+  /** {@link forward}, optionally also returning the present KV tensors and the int64 mask. */
+  private async forwardWithCache(
+    inputsEmbeds: Float32Array, batch: number, seq: number, attentionMask: ArrayLike<number> | undefined, options: OnnxForwardOptions,
+    fetchPresent: boolean,
+  ): Promise<OnnxForwardResult & { present?: ortTypes.Tensor[]; mask: BigInt64Array }> {
     this.check();
     const E = this.config.embedSize;
     const V = this.config.vocabSize;
@@ -377,37 +420,87 @@ export class OnnxCausalLM {
       if (c > this.maxSequenceLength) throw new Error(`sequence of ${c} tokens exceeds the model's ${this.maxSequenceLength} positions`);
     }
     const keep = options.numLogitsToKeep ?? 0;
-    const { Tensor } = this.ort;
     const outName = options.logProbs ? ONNX_IO.logProbs : ONNX_IO.logits;
-    const out = await this.session.run({
-      [ONNX_IO.inputsEmbeds]: new Tensor('float32', inputsEmbeds, [batch, seq, E]),
-      [ONNX_IO.attentionMask]: new Tensor('int64', mask, [batch, seq]),
-      [ONNX_IO.positionIds]: new Tensor('int64', pos, [batch, seq]),
-      [ONNX_IO.numLogitsToKeep]: new Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
-    }, [outName]);
-    const logits = out[outName];
-    const kept = logits.dims[1];
-    const data = logits.data as Float32Array;
-    logits.dispose?.();
-    return { logits: data, dims: [batch, kept, V] };
+    const { out, present } = await this.run(inputsEmbeds, batch, seq, mask, pos, keep, outName, undefined, fetchPresent);
+    const kept = out.dims[1];
+    const data = out.data as Float32Array;
+    return { logits: data, dims: [batch, kept, V], present, mask };
   }
 
   /**
    * Sum of log-probabilities of each continuation's tokens after one shared prompt `promptEmbeds`
-   * [promptLength, E] (every position real). Each batch row is prompt + continuation, left-padded
-   * so all rows end together; only the continuation's tokens are scored. An empty continuation
-   * scores 0.
+   * [promptLength, E] (every position real). An empty continuation scores 0.
+   *
+   * Cached (default): the prompt runs once (batch 1); its last log-probs score every
+   * continuation's first token, and each batch of continuations runs only tokens 0..len-2
+   * (right-padded, mask over prompt + tokens) against the prompt's cache, broadcast over the batch.
+   * `useCache: false`: each batch row is prompt + continuation, left-padded so all rows end
+   * together; only the continuation's tokens are scored.
    */
   async scoreContinuations(
     promptEmbeds: Float32Array, promptLength: number, continuations: readonly (readonly number[])[], options: OnnxScoreOptions = {},
   ): Promise<Float32Array> {
     this.check();
     const E = this.config.embedSize;
-    const V = this.config.vocabSize;
     if (promptEmbeds.length !== promptLength * E) throw new Error(`promptEmbeds must hold ${promptLength} x ${E} values`);
     if (options.continuationEmbeds && options.continuationEmbeds.length !== continuations.length) {
       throw new Error('continuationEmbeds must have one entry per continuation');
     }
+    if (options.useCache === false || promptLength === 0) return this.scoreUncached(promptEmbeds, promptLength, continuations, options);
+    const V = this.config.vocabSize;
+    const P = promptLength;
+    const scores = new Float32Array(continuations.length);
+    const all = [...continuations.keys()].filter((i) => continuations[i].length > 0);
+    if (all.length === 0) return scores;
+    const longest = Math.max(...all.map((i) => continuations[i].length));
+    if (P + longest - 1 > this.maxSequenceLength) {
+      throw new Error(`sequence of ${P + longest - 1} tokens exceeds the model's ${this.maxSequenceLength} positions`);
+    }
+    const contEmbeds = (ci: number): Float32Array => {
+      const c = continuations[ci];
+      const ce = options.continuationEmbeds?.[ci] ?? this.embedTokens(c);
+      if (ce.length !== c.length * E) throw new Error(`continuationEmbeds[${ci}] must hold ${c.length} x ${E} values`);
+      return ce;
+    };
+    // Prompt once: log-probs of the first continuation token, plus the cache.
+    const first = await this.forwardWithCache(promptEmbeds, 1, P, undefined, { numLogitsToKeep: 1, logProbs: true }, true);
+    const past = first.present!;
+    for (const ci of all) scores[ci] = first.logits[continuations[ci][0]];
+    const bs = Math.max(1, options.batchSize ?? 20);
+    const multi = all.filter((i) => continuations[i].length > 1);
+    for (let start = 0; start < multi.length; start += bs) {
+      const idx = multi.slice(start, start + bs);
+      const B = idx.length;
+      const T = Math.max(...idx.map((i) => continuations[i].length)) - 1; // inputs: tokens 0..len-2
+      const S = P + T;
+      const emb = new Float32Array(B * T * E);
+      const mask = new BigInt64Array(B * S);
+      const pos = new BigInt64Array(B * T);
+      idx.forEach((ci, b) => {
+        const n = continuations[ci].length - 1;
+        emb.set(contEmbeds(ci).subarray(0, n * E), b * T * E);
+        mask.fill(1n, b * S, b * S + P + n);
+        for (let t = 0; t < T; t++) pos[b * T + t] = BigInt(P + t);
+      });
+      const { out } = await this.run(emb, B, T, mask, pos, 0, ONNX_IO.logProbs, past);
+      const logp = out.data as Float32Array;
+      idx.forEach((ci, b) => {
+        const c = continuations[ci];
+        let sum = scores[ci];
+        // Input position j predicts token j + 1.
+        for (let j = 0; j + 1 < c.length; j++) sum += logp[(b * T + j) * V + c[j + 1]];
+        scores[ci] = sum;
+      });
+    }
+    return scores;
+  }
+
+  /** The former scoring path: prompt + continuation per row, one full forward per batch. */
+  private async scoreUncached(
+    promptEmbeds: Float32Array, promptLength: number, continuations: readonly (readonly number[])[], options: OnnxScoreOptions,
+  ): Promise<Float32Array> {
+    const E = this.config.embedSize;
+    const V = this.config.vocabSize;
     const scores = new Float32Array(continuations.length);
     const bs = Math.max(1, options.batchSize ?? 20);
     for (let start = 0; start < continuations.length; start += bs) {
@@ -445,8 +538,9 @@ export class OnnxCausalLM {
   /**
    * Greedy decoding from left-padded input embeddings [batch, seq, E] (mask as in
    * {@link forward}). Returns the generated ids per row, without the end-of-sequence token that
-   * stopped it. Without a KV cache each step reruns the full forward (last-position logits only);
-   * finished rows leave the batch.
+   * stopped it; finished rows leave the batch. Cached (default): the prompt runs once, then one
+   * new token per row and step against the KV cache. `useCache: false`: each step reruns the full
+   * forward (last-position logits only).
    */
   async generate(
     inputsEmbeds: Float32Array, batch: number, seq: number, attentionMask: ArrayLike<number> | undefined, options: OnnxGenerateOptions,
@@ -457,31 +551,77 @@ export class OnnxCausalLM {
     const penalty = options.repetitionPenalty ?? 1.5;
     const eosRaw = options.eosTokenId ?? this.config.eosTokenId;
     const eos = new Set(eosRaw === undefined ? [] : Array.isArray(eosRaw) ? eosRaw : [eosRaw]);
+    const useCache = options.useCache !== false;
     // Real positions of each row (in order).
     const rows: Float32Array[] = [];
     for (let b = 0; b < batch; b++) {
       const parts: number[] = [];
       for (let t = 0; t < seq; t++) if (!attentionMask || attentionMask[b * seq + t]) parts.push(t);
-      const r = new Float32Array((parts.length + options.maxNewTokens) * E);
+      const r = new Float32Array((useCache ? parts.length : parts.length + options.maxNewTokens) * E);
       parts.forEach((t, i) => r.set(inputsEmbeds.subarray((b * seq + t) * E, (b * seq + t + 1) * E), i * E));
       rows.push(r);
     }
     const lengths = rows.map((_, b) => (attentionMask ? Array.from({ length: seq }, (_, t) => attentionMask[b * seq + t]).filter(Boolean).length : seq));
     const out: number[][] = Array.from({ length: batch }, () => []);
     let active = [...Array(batch).keys()].filter((b) => lengths[b] > 0);
+    // KV state (cached path): present tensors for the rows of `cacheRows`, masks per row.
+    let past: ortTypes.Tensor[] | undefined;
+    let cacheRows: number[] = [];
+    let rowMask: BigInt64Array[] = [];
+    const lastToken: number[] = new Array<number>(batch).fill(-1);
     for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
       active = active.filter((b) => lengths[b] < this.maxSequenceLength);
       if (active.length === 0) break;
-      const T = Math.max(...active.map((b) => lengths[b]));
       const B = active.length;
-      const emb = new Float32Array(B * T * E);
-      const mask = new Uint8Array(B * T);
-      active.forEach((b, i) => {
-        const pad = T - lengths[b];
-        emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
-        mask.fill(1, i * T + pad, (i + 1) * T);
-      });
-      const { logits } = await this.forward(emb, B, T, mask, { numLogitsToKeep: 1 });
+      let logits: Float32Array;
+      if (!useCache) {
+        const T = Math.max(...active.map((b) => lengths[b]));
+        const emb = new Float32Array(B * T * E);
+        const mask = new Uint8Array(B * T);
+        active.forEach((b, i) => {
+          const pad = T - lengths[b];
+          emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
+          mask.fill(1, i * T + pad, (i + 1) * T);
+        });
+        logits = (await this.forward(emb, B, T, mask, { numLogitsToKeep: 1 })).logits;
+      } else if (!past) {
+        const T = Math.max(...active.map((b) => lengths[b]));
+        const emb = new Float32Array(B * T * E);
+        const mask = new Uint8Array(B * T);
+        active.forEach((b, i) => {
+          const pad = T - lengths[b];
+          emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
+          mask.fill(1, i * T + pad, (i + 1) * T);
+        });
+        const r = await this.forwardWithCache(emb, B, T, mask, { numLogitsToKeep: 1 }, true);
+        logits = r.logits;
+        past = r.present!;
+        cacheRows = [...active];
+        rowMask = active.map((_, i) => r.mask.slice(i * T, (i + 1) * T));
+      } else {
+        if (cacheRows.length !== active.length || cacheRows.some((b, i) => b !== active[i])) {
+          const keepIdx = active.map((b) => cacheRows.indexOf(b));
+          past = past.map((t) => this.selectRows(t, keepIdx));
+          rowMask = keepIdx.map((i) => rowMask[i]);
+          cacheRows = [...active];
+        }
+        const S = rowMask[0].length + 1;
+        const mask = new BigInt64Array(B * S);
+        const pos = new BigInt64Array(B);
+        const emb = new Float32Array(B * E);
+        active.forEach((b, i) => {
+          const m = new BigInt64Array(S);
+          m.set(rowMask[i]);
+          m[S - 1] = 1n;
+          rowMask[i] = m;
+          mask.set(m, i * S);
+          pos[i] = BigInt(lengths[b] - 1);
+          emb.set(this.embeddingTable.subarray(lastToken[b] * E, (lastToken[b] + 1) * E), i * E);
+        });
+        const r = await this.run(emb, B, 1, mask, pos, 1, ONNX_IO.logits, past, true);
+        logits = r.out.data as Float32Array;
+        past = r.present!;
+      }
       const still: number[] = [];
       active.forEach((b, i) => {
         const off = i * V;
@@ -494,13 +634,23 @@ export class OnnxCausalLM {
         const next = argmax(logits, off, V);
         if (eos.has(next)) return;
         out[b].push(next);
-        rows[b].set(this.embeddingTable.subarray(next * E, (next + 1) * E), lengths[b] * E);
+        if (!useCache) rows[b].set(this.embeddingTable.subarray(next * E, (next + 1) * E), lengths[b] * E);
+        lastToken[b] = next;
         lengths[b]++;
         still.push(b);
       });
       active = still;
     }
     return out;
+  }
+
+  /** Rows `idx` (batch axis 0) of a [B, ...] float tensor. */
+  private selectRows(t: ortTypes.Tensor, idx: number[]): ortTypes.Tensor {
+    const data = t.data as Float32Array;
+    const per = data.length / t.dims[0];
+    const outData = new Float32Array(idx.length * per);
+    idx.forEach((r, i) => outData.set(data.subarray(r * per, (r + 1) * per), i * per));
+    return new this.ort.Tensor('float32', outData, [idx.length, ...t.dims.slice(1)]);
   }
 
   /** Releases the onnxruntime session. */

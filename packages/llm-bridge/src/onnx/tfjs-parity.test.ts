@@ -63,7 +63,7 @@ describe('ONNX vs tfjs decoders on the same HF checkpoint', () => {
       const tEmb = tf.tidy(() => tlm.embedTokens(tf.tensor2d([ids], [1, 3], 'int32')).dataSync());
       const oEmb = olm.embedTokens(ids);
       for (let i = 0; i < oEmb.length; i++) expect(oEmb[i]).toBe(tEmb[i]);
-      // Candidate scoring (tfjs: KV cache; ONNX: one batched full forward).
+      // Candidate scoring (both with a KV cache: the prompt once, then the candidate tokens).
       const prompt = emb.subarray(0, T * E);
       const conts = [[4, 9, 11], [7], [], [2, 2, 30, 5]];
       const tScores = tf.tidy(() => tlm.scoreContinuations(tf.tensor3d(prompt, [1, T, E]), tf.ones([1, T]), conts));
