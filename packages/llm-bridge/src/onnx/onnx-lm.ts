@@ -569,30 +569,28 @@ export class OnnxCausalLM {
     let cacheRows: number[] = [];
     let rowMask: BigInt64Array[] = [];
     const lastToken: number[] = new Array<number>(batch).fill(-1);
+    // The active rows' embeddings, left-padded to their longest, with the attention mask.
+    const leftPad = (act: number[]) => {
+      const T = Math.max(...act.map((b) => lengths[b]));
+      const emb = new Float32Array(act.length * T * E);
+      const mask = new Uint8Array(act.length * T);
+      act.forEach((b, i) => {
+        const pad = T - lengths[b];
+        emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
+        mask.fill(1, i * T + pad, (i + 1) * T);
+      });
+      return { emb, mask, T };
+    };
     for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
       active = active.filter((b) => lengths[b] < this.maxSequenceLength);
       if (active.length === 0) break;
       const B = active.length;
       let logits: Float32Array;
       if (!useCache) {
-        const T = Math.max(...active.map((b) => lengths[b]));
-        const emb = new Float32Array(B * T * E);
-        const mask = new Uint8Array(B * T);
-        active.forEach((b, i) => {
-          const pad = T - lengths[b];
-          emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
-          mask.fill(1, i * T + pad, (i + 1) * T);
-        });
+        const { emb, mask, T } = leftPad(active);
         logits = (await this.forward(emb, B, T, mask, { numLogitsToKeep: 1 })).logits;
       } else if (!past) {
-        const T = Math.max(...active.map((b) => lengths[b]));
-        const emb = new Float32Array(B * T * E);
-        const mask = new Uint8Array(B * T);
-        active.forEach((b, i) => {
-          const pad = T - lengths[b];
-          emb.set(rows[b].subarray(0, lengths[b] * E), (i * T + pad) * E);
-          mask.fill(1, i * T + pad, (i + 1) * T);
-        });
+        const { emb, mask, T } = leftPad(active);
         const r = await this.forwardWithCache(emb, B, T, mask, { numLogitsToKeep: 1 }, true);
         logits = r.logits;
         past = r.present!;
