@@ -4,8 +4,8 @@ import { ONNX_IO, decoderArchFromHfConfig, exportDecoderToOnnx } from './export'
 import { referenceForward } from './test/reference';
 import { allTinyCheckpoints } from './test/tiny-checkpoints';
 
-/** Runs a left-padded batch: rows of lengths `lens` padded to T. */
-async function runPadded(session: ort.InferenceSession, rows: Float32Array[], lens: number[], E: number, T: number, V: number) {
+/** Left-pads rows of lengths `lens` to T: embeddings, attention mask and position ids. */
+function padBatch(rows: Float32Array[], lens: number[], E: number, T: number) {
   const B = rows.length;
   const emb = new Float32Array(B * T * E);
   const mask = new BigInt64Array(B * T);
@@ -15,6 +15,13 @@ async function runPadded(session: ort.InferenceSession, rows: Float32Array[], le
     emb.set(r, (b * T + pad) * E);
     for (let t = pad; t < T; t++) { mask[b * T + t] = 1n; pos[b * T + t] = BigInt(t - pad); }
   });
+  return { emb, mask, pos };
+}
+
+/** Runs a left-padded batch: rows of lengths `lens` padded to T. */
+async function runPadded(session: ort.InferenceSession, rows: Float32Array[], lens: number[], E: number, T: number, V: number) {
+  const B = rows.length;
+  const { emb, mask, pos } = padBatch(rows, lens, E, T);
   const out = await session.run({
     inputs_embeds: new ort.Tensor('float32', emb, [B, T, E]),
     attention_mask: new ort.Tensor('int64', mask, [B, T]),
@@ -76,14 +83,7 @@ describe('exportDecoderToOnnx vs an independent JS reference', () => {
       const lens = [9, 6, 4];
       const B = lens.length, T = 9, T0 = 5, T1 = T - T0; // left-padded rows; first T0 columns, then T1
       const rows = lens.map((n) => Float32Array.from({ length: n * E }, () => rng.normal()));
-      const emb = new Float32Array(B * T * E);
-      const mask = new BigInt64Array(B * T);
-      const pos = new BigInt64Array(B * T);
-      rows.forEach((r, b) => {
-        const pad = T - lens[b];
-        emb.set(r, (b * T + pad) * E);
-        for (let t = pad; t < T; t++) { mask[b * T + t] = 1n; pos[b * T + t] = BigInt(t - pad); }
-      });
+      const { emb, mask, pos } = padBatch(rows, lens, E, T);
       const cols = <A extends Float32Array | BigInt64Array>(a: A, per: number, from: number, to: number): A => {
         const out = new (a.constructor as new (n: number) => A)(B * (to - from) * per);
         for (let b = 0; b < B; b++) out.set(a.subarray((b * T + from) * per, (b * T + to) * per) as never, b * (to - from) * per);
