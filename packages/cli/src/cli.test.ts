@@ -54,13 +54,33 @@ describe('allmrec CLI', () => {
     expect(again.test_hit1_20).toBe(j.test_hit1_20);
   });
 
-  test('run: the pipeline on tiny synthetic data reports warm and cold Hit@1 and one example', async () => {
-    const r = await run(['run', ...TINY, '--epochs', '2', '--encoder', 'tfidf', '--json']);
+  test('run: the whole pipeline on tiny synthetic data, then again reusing every stage', async () => {
+    const out = path.join(tmp, 'run');
+    const tiny = [
+      'run', ...TINY, '--out', out, '--encoder', 'tfidf', '--no-cache', '--backbone-epochs', '2', '--stage1-epochs', '1',
+      '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '16', '--lm-layers', '1', '--lm-heads', '2',
+      '--lm-vocab', '300', '--lm-documents', '60', '--lm-batch', '2', '--eval-users', '10',
+    ];
+    const r = await run([...tiny, '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    for (const k of ['sasrec_hit1', 'warm_hit1_20', 'cold_hit1_20', 'cold_hit1_20_backbone', 'seconds']) expect(j).toHaveProperty(k);
-    expect(j.cold_items).toBe(Math.round(0.1 * 300));
+    for (const k of ['backbone', 'stage1', 'lm', 'stage2', 'eval', 'total']) expect(j.seconds[k]).toBeGreaterThan(0);
+    expect(j.llm.params).toBeGreaterThan(0);
+    expect(j.llm.name).toBe(path.join(out, 'lm'));
+    expect(j.eval_users).toBe(10);
+    for (const k of ['hit1_generate', 'valid_output_rate', 'hit1_rank', 'ndcg10_rank', 'sasrec_hit1']) {
+      expect(j[k]).toBeGreaterThanOrEqual(0);
+      expect(j[k]).toBeLessThanOrEqual(1);
+    }
     expect(j.example.ranked).toHaveLength(5);
+    expect(j.example.ranked.filter((x: { target: boolean }) => x.target).length).toBeLessThanOrEqual(1);
+    // The table form, reusing every trained stage: the same numbers.
+    const again = await run(tiny);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/likelihood ranking: Hit@1\s+\|?\s*[0-9.]+/);
+    expect(again.stdout).toContain(`reused: lm, backbone, stage1, stage2`);
+    expect(again.stdout).toMatch(new RegExp(`sasrec alone: Hit@1 \\(same users, same candidates\\)\\s+\\|?\\s*${j.sasrec_hit1}`));
+    expect(again.stdout).toContain('held-out next item');
   });
 
   test('usage errors exit with 2 and name the problem', async () => {

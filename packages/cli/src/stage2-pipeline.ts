@@ -21,8 +21,8 @@ import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
   HFTokenizer, PIECE_BREAK, SLOT_MARK, buildPretrainCorpus, loadCausalLM, pretrainLM,
-  renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
-  type CausalLM, type PretrainResult, type PromptTemplate, type Stage2Sources,
+  OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
+  type CausalLM, type PretrainResult, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
 } from '@allmrec/llm-bridge';
 import { leaveOneOut } from '@allmrec/data';
 import { DATA_OPTIONS, UsageError } from './args';
@@ -277,4 +277,36 @@ export function userEvalEntry(split: LeaveOneOutSplit, user: number, numCandidat
   const set = buildEvalSet(split, only, { seed, maxUsers: 1 });
   if (set.users.length === 0) return undefined;
   return { history: set.histories[0], candidates: set.candidates[0], target: set.targets[0] };
+}
+
+/** Where the frozen LM's inference runs: onnxruntime-node (exported and cached once) or tfjs. */
+export interface InferenceRuntime {
+  name: 'onnxruntime' | 'tfjs';
+  /** Undefined for tfjs (Stage2Model then uses its own LM). */
+  lm?: Stage2InferenceLM;
+  /** Why onnxruntime is not used, when it is not. */
+  fallback?: string;
+  /** Whether this load exported the ONNX graph (first use of a checkpoint). */
+  exported?: boolean;
+  dispose(): Promise<void>;
+}
+
+/** The `--runtime` option: onnx (default; falls back to tfjs when onnxruntime cannot load) or tfjs. */
+export const RUNTIME_OPTION = { runtime: { type: 'string' as const, default: 'onnx' } };
+
+/**
+ * The inference runtime of a checkpoint directory: onnxruntime-node with the graph exported to
+ * `<checkpoint>/onnx` on first use, or tfjs when asked (`tfjs`) or when onnxruntime fails to load
+ * (the reason is kept in `fallback`).
+ */
+export async function inferenceRuntime(checkpointDir: string, which: string, tokenizer?: CausalLM['tokenizer']): Promise<InferenceRuntime> {
+  if (which !== 'onnx' && which !== 'tfjs') throw new UsageError(`--runtime must be onnx or tfjs, got "${which}"`);
+  const tfjs = (fallback?: string): InferenceRuntime => ({ name: 'tfjs', fallback, dispose: async () => {} });
+  if (which === 'tfjs') return tfjs();
+  try {
+    const lm = await OnnxCausalLM.fromCheckpoint(checkpointDir, { tokenizer });
+    return { name: 'onnxruntime', lm, exported: lm.loadInfo.exported, dispose: () => lm.dispose() };
+  } catch (err) {
+    return tfjs(`onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs`);
+  }
 }

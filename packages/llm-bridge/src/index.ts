@@ -43,5 +43,5 @@ export {
 export {
   Stage2Model, STAGE2_DEFAULTS, STAGE2_KIND,
   type Stage2Sources, type Stage2Config, type Stage2Example, type Stage2Inputs, type Stage2FitOptions, type Stage2FitResult,
-  type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation,
+  type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation, type Stage2InferenceLM,
 } from './stage2';

@@ -11,6 +11,7 @@ import { Rng, selectBackend, type LeaveOneOutSplit } from '@allmrec/core';
 import { buildEvalSet, getProtocol } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import { loadCausalLMSync } from './checkpoint';
+import { OnnxCausalLM } from './onnx/onnx-lm';
 import { TEMPLATES } from './prompt';
 import { Stage2Model, type Stage2Example, type Stage2Sources } from './stage2';
 import { writeTinyCheckpoint } from './tiny';
@@ -223,7 +224,7 @@ test('evaluation metrics on a rigged LM (always answers one title; scores favour
   expect(r.hit5_rank).toBeCloseTo(hit / n, 10); // the target ties with 18 others at −1 unless it is the fixed title
   expect(r.ndcg10_rank).toBeCloseTo(hit / n, 10);
   expect(r.outputs!.every((o) => o.includes(TITLES[fixed].split(' ')[0]))).toBe(true);
-  const rec = m.recommend(set.histories[0], set.candidates[0]);
+  const rec = await m.recommend(set.histories[0], set.candidates[0]);
   expect(rec.chosen).toBe(fixed);
   expect(rec.ranked[0]).toEqual({ item: fixed, logProb: 0 });
   expect(rec.ranked.length).toBe(20);
@@ -239,10 +240,35 @@ test('real tiny LM: evaluate and recommend run end to end', async () => {
     expect(r[k]).toBeGreaterThanOrEqual(0);
     expect(r[k]).toBeLessThanOrEqual(1);
   }
-  const rec = m.recommend(Int32Array.from([1, 2, 3]), Int32Array.from([4, 5, 6]));
+  const rec = await m.recommend(Int32Array.from([1, 2, 3]), Int32Array.from([4, 5, 6]));
   expect(rec.ranked.map((x) => x.item).sort()).toEqual([4, 5, 6]);
   for (let i = 1; i < rec.ranked.length; i++) expect(rec.ranked[i - 1].logProb).toBeGreaterThanOrEqual(rec.ranked[i].logProb);
   m.dispose();
+});
+
+test('evaluation and recommend on onnxruntime give the tfjs results', async () => {
+  const split = fakeSplit(6, 12);
+  const m = new Stage2Model(lm, fakeSources(), { ...SMALL, numCandidates: 6, historyLength: 4 }, 8);
+  await m.fit({ split, epochs: 2 });
+  const onnx = await OnnxCausalLM.fromCheckpoint(path.join(tmp, 'lm'), { intraOpNumThreads: 1, cacheDir: path.join(tmp, 'onnx') });
+  try {
+    const set = buildEvalSet(split, { ...getProtocol('test-20'), numNegatives: 5 }, { seed: 4 });
+    const a = await m.evaluateSet(set, { keepOutputs: true });
+    const b = await m.evaluateSet(set, { keepOutputs: true, inference: onnx });
+    expect(b.outputs).toEqual(a.outputs);
+    for (const k of ['hit1_generate', 'valid_output_rate', 'hit1_rank', 'hit5_rank', 'ndcg10_rank'] as const) expect(b[k]).toBeCloseTo(a[k], 10);
+    const ex = { history: set.histories[0], candidates: set.candidates[0] };
+    const sa = await m.scoreCandidates(ex);
+    const sb = await m.scoreCandidates(ex, undefined, onnx);
+    for (let i = 0; i < sa.length; i++) expect(Math.abs(sa[i] - sb[i])).toBeLessThan(1e-4);
+    const ra = await m.recommend(ex.history, ex.candidates);
+    const rb = await m.recommend(ex.history, ex.candidates, onnx);
+    expect(rb.text).toBe(ra.text);
+    expect(rb.ranked.map((r) => r.item)).toEqual(ra.ranked.map((r) => r.item));
+  } finally {
+    await onnx.dispose();
+    m.dispose();
+  }
 });
 
 test('save/load round trip; resumed training equals uninterrupted training', async () => {

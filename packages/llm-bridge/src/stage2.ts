@@ -142,8 +142,22 @@ export interface Stage2FitResult {
   resumedFrom: number;
 }
 
+/**
+ * The frozen LM's forward on another runtime, for inference only (evaluation, `recommend`):
+ * {@link OnnxCausalLM} fulfils it. Inputs are the same input embeddings the tfjs LM would read.
+ */
+export interface Stage2InferenceLM {
+  generate(
+    inputsEmbeds: Float32Array, batch: number, seq: number, attentionMask: ArrayLike<number> | undefined,
+    options: { maxNewTokens: number; repetitionPenalty?: number; eosTokenId?: number | number[] },
+  ): Promise<number[][]>;
+  scoreContinuations(promptEmbeds: Float32Array, promptLength: number, continuations: readonly (readonly number[])[]): Promise<Float32Array>;
+}
+
 /** Options of {@link Stage2Model.evaluate}. */
 export interface Stage2EvalOptions {
+  /** Run the frozen LM's forward here instead of on tfjs (e.g. an OnnxCausalLM of the same checkpoint). */
+  inference?: Stage2InferenceLM;
   /** Seed of the evaluation set (default 42, as eval's buildEvalSet). */
   seed?: number;
   /** At most this many test users (default 10,000, the paper's). */
@@ -424,11 +438,16 @@ export class Stage2Model {
   // -------------------------------------------------------------------------------------------
   // Inference.
 
-  /** Greedy answers for a batch of prompts (no targets). */
-  generateTexts(examples: Stage2Example[], userReps?: Float32Array): string[] {
+  /**
+   * Greedy answers for a batch of prompts (no targets), on tfjs or on `inference` when given.
+   */
+  async generateTexts(examples: Stage2Example[], userReps?: Float32Array, inference?: Stage2InferenceLM): Promise<string[]> {
     const inp = this.buildInputs(examples.map((e) => ({ history: e.history, candidates: e.candidates })), userReps);
+    const opts = { maxNewTokens: this.config.maxNewTokens, repetitionPenalty: this.config.repetitionPenalty, eosTokenId: this.eosId };
     try {
-      const gen = this.lm.generate(inp.embeds, inp.mask, { maxNewTokens: this.config.maxNewTokens, repetitionPenalty: this.config.repetitionPenalty, eosTokenId: this.eosId });
+      const gen = inference
+        ? await inference.generate(inp.embeds.dataSync() as Float32Array, inp.embeds.shape[0], inp.embeds.shape[1], inp.mask.dataSync(), opts)
+        : this.lm.generate(inp.embeds, inp.mask, opts);
       return gen.map((g) => this.lm.tokenizer.decode(g));
     } finally {
       inp.embeds.dispose();
@@ -436,11 +455,12 @@ export class Stage2Model {
     }
   }
 
-  /** Log-probability of each candidate's `"<title>"` + EOS after the prompt (one prompt). */
-  scoreCandidates(example: Stage2Example, userReps?: Float32Array): Float32Array {
+  /** Log-probability of each candidate's `"<title>"` + EOS after the prompt (one prompt), on tfjs or `inference`. */
+  async scoreCandidates(example: Stage2Example, userReps?: Float32Array, inference?: Stage2InferenceLM): Promise<Float32Array> {
     const inp = this.buildInputs([{ history: example.history, candidates: example.candidates }], userReps);
     try {
       const conts = Array.from(example.candidates, (id) => renderTarget(this.lm.tokenizer, this.item(id).title, this.eosId));
+      if (inference) return await inference.scoreContinuations(inp.embeds.dataSync() as Float32Array, inp.embeds.shape[1], conts);
       return this.lm.scoreContinuations(inp.embeds, inp.mask, conts);
     } finally {
       inp.embeds.dispose();
@@ -475,7 +495,7 @@ export class Stage2Model {
       for (let i = s; i < end; i++) examples.push({ history: set.histories[i], candidates: set.candidates[i] });
       const xu = this.sources.userReps(examples.map((e) => e.history));
       if (doGen) {
-        const texts = this.generateTexts(examples, xu);
+        const texts = await this.generateTexts(examples, xu, options.inference);
         texts.forEach((text, j) => {
           const i = s + j;
           if (matchesTitle(text, this.item(set.targets[i]).title)) hits++;
@@ -483,7 +503,9 @@ export class Stage2Model {
           if (options.keepOutputs) outputs.push(text);
         });
       }
-      if (doRank) examples.forEach((e, j) => scores.push(this.scoreCandidates(e, xu.subarray(j * d, (j + 1) * d))));
+      if (doRank) {
+        for (let j = 0; j < examples.length; j++) scores.push(await this.scoreCandidates(examples[j], xu.subarray(j * d, (j + 1) * d), options.inference));
+      }
       options.onProgress?.({ task: 'stage2:eval', current: end, total: n, unit: 'user', done: end === n });
     }
     const m = doRank && n ? evaluateScores(set, scores).metrics : undefined;
@@ -500,12 +522,15 @@ export class Stage2Model {
     return result;
   }
 
-  /** One recommendation (for `allmrec recommend`): generated answer, the candidate it names, the ranking. */
-  recommend(history: Int32Array, candidates: Int32Array): Stage2Recommendation {
+  /**
+   * One recommendation (for `allmrec recommend`): generated answer, the candidate it names, the
+   * ranking; the LM's forward runs on `inference` when given, else on tfjs.
+   */
+  async recommend(history: Int32Array, candidates: Int32Array, inference?: Stage2InferenceLM): Promise<Stage2Recommendation> {
     const ex = { history, candidates };
-    const [text] = this.generateTexts([ex]);
+    const [text] = await this.generateTexts([ex], undefined, inference);
     const idx = namedCandidate(text, Array.from(candidates, (id) => this.item(id).title));
-    const lp = this.scoreCandidates(ex);
+    const lp = await this.scoreCandidates(ex, undefined, inference);
     const ranked = Array.from(candidates, (item, i) => ({ item, logProb: lp[i] })).sort((a, b) => b.logProb - a.logProb);
     return { text, chosen: idx >= 0 ? candidates[idx] : -1, ranked };
   }

@@ -1,7 +1,7 @@
 import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
-import { evaluateBackboneOnSet, loadStage2Run, stage2EvalSet } from '../stage2-pipeline';
+import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, loadStage2Run, stage2EvalSet } from '../stage2-pipeline';
 
 export const EVAL_HELP = `allmrec eval --model DIR [--data PATH --format FORMAT] [--max-users N] [--seed S] [--no-generate] [--json]
   Evaluates a directory written by "allmrec train" with the paper's protocol: test users (up to
@@ -14,7 +14,9 @@ export const EVAL_HELP = `allmrec eval --model DIR [--data PATH --format FORMAT]
                         log-probability of their quoted title)
     the CF backbone     sasrec_hit1 (and sasrec_hit5 / sasrec_ndcg10) on exactly the same users and candidates
   The dataset is the one recorded at training unless --data/--format (etc.) name another copy.
-  --no-generate skips generation (ranking only; faster).`;
+  --no-generate skips generation (ranking only; faster).
+  --runtime onnx (default) runs the frozen LM on onnxruntime-node, exporting it once to
+  <checkpoint>/onnx; --runtime tfjs keeps it on tfjs (also the fallback when onnxruntime cannot load).`;
 
 export const EVAL_OPTIONS = {
   ...DATA_OPTIONS,
@@ -23,6 +25,7 @@ export const EVAL_OPTIONS = {
   'max-users': { type: 'string' as const },
   'no-generate': { type: 'boolean' as const, default: false },
   offline: { type: 'boolean' as const, default: false },
+  ...RUNTIME_OPTION,
 };
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
@@ -36,14 +39,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (maxUsers !== undefined && maxUsers < 1) throw new UsageError('--max-users must be at least 1');
   const out = makeOutput(values);
   const env = await environmentInfo(values.backend as string | undefined);
-  const { seed: _s, 'max-users': _m, model: _d, ...dataValues } = values;
+  const { seed: _s, 'max-users': _m, model: _d, runtime: _r, ...dataValues } = values;
   const run = await loadStage2Run(values.model as string, dataValues, { offline: values.offline ? true : undefined });
+  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string, run.lm.tokenizer);
+  if (rt.fallback) out.log(rt.fallback);
   try {
     const seed = intOption(values, 'seed', run.meta.train.seed ?? 1)!;
     const t0 = performance.now();
     const set = stage2EvalSet(run.split, run.s2.config.numCandidates, seed, maxUsers);
     const cf = evaluateBackboneOnSet(run.align.backbone, set);
-    const s2 = await run.s2.evaluateSet(set, { generate: !values['no-generate'], onProgress: out.progress });
+    const s2 = await run.s2.evaluateSet(set, { generate: !values['no-generate'], onProgress: out.progress, inference: rt.lm });
     const seconds = (performance.now() - t0) / 1000;
     const result = {
       ...env,
@@ -54,7 +59,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
       hit1_rank: r4(s2.hit1_rank), hit5_rank: r4(s2.hit5_rank), ndcg5_rank: r4(s2.ndcg5_rank), ndcg10_rank: r4(s2.ndcg10_rank),
       sasrec_hit1: r4(cf.hit1), sasrec_hit5: r4(cf.hit5), sasrec_ndcg10: r4(cf.ndcg10),
       backbone: run.meta.train.backbone ?? 'sasrec',
-      seconds: Math.round(seconds * 100) / 100,
+      runtime: rt.name, seconds: Math.round(seconds * 100) / 100,
+      users_per_s: Math.round((set.users.length / seconds) * 100) / 100,
     };
     out.result(result, () => process.stdout.write(table([
       ['Stage 2, generation: Hit@1', result.hit1_generate ?? 'n/a'],
@@ -64,9 +70,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
       [`${result.backbone} alone: Hit@1`, result.sasrec_hit1 ?? 'n/a'],
       ['test users', result.users],
       ['LM', `${result.llm.name}, ${result.llm.params.toLocaleString('en-US')} parameters`],
-      ['seconds', result.seconds],
+      ['seconds (LM on ' + result.runtime + ')', result.seconds],
     ], [`A-LLMRec on ${run.dataset.name}, ${result.candidates} candidates`, 'value']) + '\n'));
   } finally {
+    await rt.dispose();
     run.dispose();
   }
   return 0;

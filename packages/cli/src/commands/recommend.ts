@@ -1,6 +1,6 @@
 import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
 import { makeOutput } from '../output';
-import { drawItems, loadStage2Run, userEvalEntry } from '../stage2-pipeline';
+import { RUNTIME_OPTION, drawItems, inferenceRuntime, loadStage2Run, userEvalEntry } from '../stage2-pipeline';
 
 export const RECOMMEND_HELP = `allmrec recommend --model DIR (--user KEY | --history ID,ID,...) [--data PATH --format FORMAT] [--seed S] [--json]
   One recommendation from a directory written by "allmrec train": the LM's generated answer, the
@@ -10,7 +10,8 @@ export const RECOMMEND_HELP = `allmrec recommend --model DIR (--user KEY | --his
                       user never interacted with, drawn with --seed exactly as "allmrec eval" does
     --history IDS     item ids (1..items, oldest first, as in the dataset's item order): candidates
                       = a --seed draw of 20 items not in the history (no target)
-  The candidate count is the model's (--candidates at training, 20 by default).`;
+  The candidate count is the model's (--candidates at training, 20 by default).
+  --runtime onnx (default) or tfjs: where the frozen LM runs (as in "allmrec eval").`;
 
 export const RECOMMEND_OPTIONS = {
   ...DATA_OPTIONS,
@@ -19,6 +20,7 @@ export const RECOMMEND_OPTIONS = {
   history: { type: 'string' as const },
   seed: { type: 'string' as const },
   offline: { type: 'boolean' as const, default: false },
+  ...RUNTIME_OPTION,
 };
 
 export async function recommendCommand(argv: string[]): Promise<number> {
@@ -37,8 +39,10 @@ export async function recommendCommand(argv: string[]): Promise<number> {
     if (historyIds.length === 0) throw new UsageError('--history needs at least one item id');
   }
   const out = makeOutput(values);
-  const { seed: _s, model: _m, user: _u, history: _h, ...dataValues } = values;
+  const { seed: _s, model: _m, user: _u, history: _h, runtime: _r, ...dataValues } = values;
   const run = await loadStage2Run(values.model as string, dataValues, { offline: values.offline ? true : undefined });
+  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string, run.lm.tokenizer);
+  if (rt.fallback) out.log(rt.fallback);
   try {
     const { dataset, split, s2 } = run;
     const seed = intOption(values, 'seed', run.meta.train.seed ?? 1)!;
@@ -64,7 +68,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
       ({ history, candidates, target } = e);
       userKey = dataset.userKeys[u];
     }
-    const r = s2.recommend(history, candidates);
+    const r = await s2.recommend(history, candidates, rt.lm);
     const shown = Array.from(history.subarray(Math.max(0, history.length - s2.config.historyLength)));
     const result = {
       dataset: dataset.name, seed, user: userKey ?? null,
@@ -84,6 +88,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
       result.ranked.forEach((x) => p(`  ${String(x.rank).padStart(2)}. ${x.title}  (${x.logProb.toFixed(2)})${'target' in x && x.target ? '   <- the held-out item' : ''}`));
     });
   } finally {
+    await rt.dispose();
     run.dispose();
   }
   return 0;

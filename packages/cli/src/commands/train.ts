@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
+import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
 import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
-import { makeOutput, table } from '../output';
+import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
 import {
@@ -69,15 +70,34 @@ export const TRAIN_OPTIONS = {
   'lm-documents': { type: 'string' as const },
 };
 
-type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
+export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
 
 const round = (x: number, k = 2) => Math.round(x * 10 ** k) / 10 ** k;
 
-export async function trainCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, TRAIN_OPTIONS);
-  if (values.help) { process.stdout.write(TRAIN_HELP + '\n'); return 0; }
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!values.out) throw new UsageError('train needs --out DIR');
+/** The trained stages of {@link trainStages}, live (dispose when done). */
+export interface TrainedStages {
+  dir: string;
+  env: Awaited<ReturnType<typeof environmentInfo>>;
+  dataset: InteractionDataset;
+  source: string;
+  split: LeaveOneOutSplit;
+  seed: number;
+  meta: Record<string, any>;
+  lm: CausalLM;
+  align: AlignRun;
+  s2: Stage2Model;
+  /** Seconds per stage in this call (0 when reused) and the total. */
+  seconds: Record<StageName, number> & { total: number };
+  reused: StageName[];
+  summary: Record<string, unknown>;
+  dispose(): void;
+}
+
+/**
+ * Every stage into `values.out` (see TRAIN_HELP), each reused when already there; the models stay
+ * loaded for the caller (`allmrec run` evaluates them next).
+ */
+export async function trainStages(values: Record<string, unknown>, out: Output): Promise<TrainedStages> {
   const dir = values.out as string;
   const seed = intOption(values, 'seed', 1)!;
   const history = intOption(values, 'history', 10)!;
@@ -92,7 +112,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const llm = values.llm as string | undefined;
   const offline = values.offline ? true : undefined;
-  const out = makeOutput(values);
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
   const { dataset, source } = await datasetFromOptions(values);
@@ -117,6 +136,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out.log(`note: ${dir} was started with --history ${meta.train.history} --candidates ${meta.train.candidates}; continuing with those`);
   }
   let summary: Record<string, unknown> = {};
+  let models!: { lm: CausalLM; align: AlignRun; s2: Stage2Model };
   const save = async (extra: Record<string, unknown>) => {
     meta = { ...meta, ...extra, train: trainRecord };
     await writeRunMeta(dir, meta);
@@ -247,22 +267,40 @@ export async function trainCommand(argv: string[]): Promise<number> {
       });
       out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''})`);
     }
+    models = { lm, align, s2 };
     summary = {
       history: s2.config.historyLength, candidates: s2.config.numCandidates,
       llm: { source: meta.lm.source, name: meta.lm.source === 'pretrained' ? path.resolve(p.lm) : meta.lm.name, params: meta.lm.params, maxPositions: lm.config.maxPositions, longestPrompt: longest },
     };
-  } finally {
+  } catch (err) {
     for (const d of disposers.reverse()) d();
+    throw err;
   }
 
   const total = round((performance.now() - t0) / 1000);
+  return {
+    dir, env, dataset, source, split: models.align.split, seed: trainRecord.seed, meta, ...models, seconds: { ...seconds, total }, reused, summary,
+    dispose: () => { for (const d of disposers.reverse()) d(); },
+  };
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, TRAIN_OPTIONS);
+  if (values.help) { process.stdout.write(TRAIN_HELP + '\n'); return 0; }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.out) throw new UsageError('train needs --out DIR');
+  const out = makeOutput(values);
+  const r = await trainStages(values, out);
+  r.dispose();
+  const { env, dataset, source, seconds, reused, summary, meta } = r;
+  const total = seconds.total;
   const result = {
-    ...env, out: path.resolve(dir), dataset: dataset.name, source, users: dataset.numUsers, items: dataset.numItems, seed: trainRecord.seed,
-    ...summary, seconds: { ...seconds, total }, reused, stage2: meta.stage2,
+    ...env, out: path.resolve(r.dir), dataset: dataset.name, source, users: dataset.numUsers, items: dataset.numItems, seed: r.seed,
+    ...summary, seconds, reused, stage2: meta.stage2,
   };
   out.result(result, () => process.stdout.write(table([
     ...(['backbone', 'stage1', 'lm', 'stage2'] as StageName[]).map((k) => [k, reused.includes(k) ? 'reused' : `${seconds[k].toFixed(2)} s`]),
     ['total', `${total.toFixed(2)} s`],
-  ], [`A-LLMRec stages in ${path.resolve(dir)}`, 'seconds']) + '\n'));
+  ], [`A-LLMRec stages in ${path.resolve(r.dir)}`, 'seconds']) + '\n'));
   return 0;
 }
