@@ -20,7 +20,7 @@ import { type CFBackbone } from '@allmrec/cf-backbones';
 import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
-  HFTokenizer, PIECE_BREAK, SLOT_MARK, buildPretrainCorpus, loadCausalLM, pretrainLM,
+  HFTokenizer, buildPretrainCorpus, textPieces, loadCausalLM, pretrainLM,
   OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
   type CausalLM, type PretrainResult, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
 } from '@allmrec/llm-bridge';
@@ -118,6 +118,10 @@ export interface Stage2PretrainOptions {
   seqLen?: number;
   lr?: number;
   documents?: number;
+  /** How list documents choose their answer (see buildPretrainCorpus). */
+  listAnswer?: 'random' | 'marker';
+  /** Item titles as whole tokens of the trained tokenizer (default true). */
+  titleTokens?: boolean;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -132,19 +136,20 @@ export interface Stage2PretrainOptions {
 export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ result: PretrainResult; maxPositions: number; seqLen: number; longestPrompt: number; documents: number }> {
   const template = templateFor(o.dataset.domain);
   const corpus = buildPretrainCorpus(o.dataset.items.slice(1), {
-    seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates],
+    seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates], listAnswer: o.listAnswer,
   });
   const vocabSize = o.vocab ?? 2048;
+  const addedTokens = o.titleTokens ?? true ? [...new Set(itemTitles(o.dataset).slice(1).filter((t) => t.length > 0))] : undefined;
   const bpe = trainByteLevelBPE((function* () {
-    for (const d of corpus) for (const p of d.split(PIECE_BREAK)) if (p !== SLOT_MARK && p.length > 0) yield p;
-  })(), { vocabSize });
+    for (const d of corpus) yield* textPieces(d);
+  })(), { vocabSize, addedTokens });
   const tok = new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId });
   const longestPrompt = longestPromptTokens(tok, itemTitles(o.dataset), template, o.history, o.candidates);
   const maxPositions = Math.ceil((longestPrompt + PROMPT_MARGIN) / 8) * 8;
   const seqLen = o.seqLen ?? maxPositions;
   if (seqLen > maxPositions) throw new UsageError(`--lm-seq-len ${seqLen} exceeds the ${maxPositions} positions the prompt needs; leave it out or lower it`);
   const result = await pretrainLM({
-    corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, hidden: o.hidden, layers: o.layers, heads: o.heads,
+    corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
     checkpointDir: o.checkpointDir, onProgress: o.progress,
   });

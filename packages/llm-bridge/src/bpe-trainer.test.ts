@@ -48,3 +48,24 @@ test('tokenizer.json loads in @huggingface/tokenizers; encode/decode round trip;
   expect(tok.decode(tok.encode('a<|endoftext|>'))).toBe('a');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('added tokens: each title is one token (longest match first), decodes verbatim, and trains no merges', () => {
+  const titles = ['Star Wars', 'Star Wars (1977)', 'Toy Story (1995)', 'Toy Story (1995)'];
+  const corpus = ['"Star Wars (1977)": a space opera.', 'Star Wars again', '"Toy Story (1995)": toys.'];
+  const r = trainByteLevelBPE(corpus, { vocabSize: 300, addedTokens: titles });
+  expect(r.addedTokens).toBe(3); // duplicates removed
+  expect(r.vocabSize).toBe(r.eosTokenId + 1 + 3);
+  // No merge was learned from inside a title (e.g. "St"+"ar", "Wars", "Toy").
+  for (const [a, b] of r.merges) expect(['Star', 'Wars', 'Toy', 'Story', 'ĠWars', 'ĠStory'].includes(a + b)).toBe(false);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpe-added-'));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(r.tokenizerJson));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(r.tokenizerConfig));
+  const tok = loadTokenizer(dir);
+  expect(tok.vocabSize).toBe(r.vocabSize);
+  const id = (t: string) => r.tokenizerJson.added_tokens.find((x: { content: string }) => x.content === t).id;
+  expect(tok.encode('"Star Wars (1977)"')).toEqual([...tok.encode('"'), id('Star Wars (1977)'), ...tok.encode('"')]);
+  expect(tok.encode('Star Wars')).toEqual([id('Star Wars')]);
+  expect(tok.encode('Toy Story (1995)')).toEqual([id('Toy Story (1995)')]);
+  for (const s of ['The recommendation is "Star Wars (1977)"', ', "Toy Story (1995)", "Star Wars"']) expect(tok.decode(tok.encode(s))).toBe(s);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -67,6 +67,13 @@ export interface BPETrainOptions {
   specialTokens?: string[];
   /** A pair is merged only when it occurs at least this often (default 2). */
   minFrequency?: number;
+  /**
+   * Strings that become whole tokens (Hugging Face "added tokens", not special): matched in the
+   * raw text before the BPE, longest first, and decoded back verbatim; ids follow the special
+   * tokens. Their occurrences are cut out of the texts the merges are learned from. Used for item
+   * titles, so a small LM copies a title from its prompt as one token.
+   */
+  addedTokens?: string[];
 }
 
 /** A trained byte-level BPE. */
@@ -79,9 +86,12 @@ export interface TrainedBPE {
   tokenizerJson: Record<string, any>;
   /** A matching `tokenizer_config.json` object (eos/bos/unk/pad = the first special token). */
   tokenizerConfig: Record<string, any>;
-  /** Id of the first special token (`<|endoftext|>` by default): vocabSize - specials. */
+  /** Id of the first special token (`<|endoftext|>` by default), right after the merges. */
   eosTokenId: number;
+  /** Every id: bytes + merges + special tokens + added tokens. */
   vocabSize: number;
+  /** Number of added tokens (ids vocabSize - addedTokens .. vocabSize - 1). */
+  addedTokens: number;
 }
 
 /**
@@ -99,9 +109,13 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
   const tokens: string[] = order.map((b) => byteToChar[b]);
   const idOfChar = new Map<string, number>(tokens.map((t, i) => [t, i]));
 
-  // Word frequencies over the pre-tokenized corpus.
+  // Word frequencies over the pre-tokenized corpus (added tokens cut out).
+  const added = [...new Set((options.addedTokens ?? []).filter((t) => t.length > 0 && !specials.includes(t)))];
+  const cut = added.length ? addedTokenSplitter(added) : undefined;
   const freq = new Map<string, number>();
-  for (const text of texts) for (const p of byteLevelPieces(text)) freq.set(p, (freq.get(p) ?? 0) + 1);
+  for (const text of texts) {
+    for (const part of cut ? text.split(cut) : [text]) for (const p of byteLevelPieces(part)) freq.set(p, (freq.get(p) ?? 0) + 1);
+  }
   const words: number[][] = [];
   const counts: number[] = [];
   for (const [w, c] of [...freq.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
@@ -170,10 +184,14 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
   tokens.forEach((t, i) => { vocab[t] = i; });
   const eosTokenId = tokens.length;
   specials.forEach((s, i) => { vocab[s] = tokens.length + i; });
-  const size = tokens.length + specials.length;
+  const base = tokens.length + specials.length;
+  const size = base + added.length;
   const tokenizerJson = byteLevelBpeTokenizerJson(
     vocab, merges.map(([l, r]) => `${l} ${r}`), specials.map((content, i) => ({ id: tokens.length + i, content })),
   );
+  added.forEach((content, i) => {
+    tokenizerJson.added_tokens.push({ id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
+  });
   const first = specials[0];
   const tokenizerConfig = {
     tokenizer_class: 'GPT2Tokenizer',
@@ -182,5 +200,11 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
     add_prefix_space: false,
     clean_up_tokenization_spaces: false,
   };
-  return { vocab, merges, tokenizerJson, tokenizerConfig, eosTokenId, vocabSize: size };
+  return { vocab, merges, tokenizerJson, tokenizerConfig, eosTokenId, vocabSize: size, addedTokens: added.length };
+}
+
+/** A regex matching any of `words`, longest first (the order added tokens are matched in). */
+function addedTokenSplitter(words: string[]): RegExp {
+  const esc = [...words].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(esc.join('|'), 'gu');
 }

@@ -11,17 +11,20 @@
  * 1. the items' texts (title, and the description when there is one);
  * 2. "list-copy" documents in the exact wording of the Stage 2 prompt (`prompt.ts`): a user slot,
  *    a history of quoted titles each followed by a slot, the candidate title set each followed by
- *    a slot, then `The recommendation is "<title>"` and end-of-text, where the answer is a title
- *    drawn uniformly from the document's candidate list.
+ *    a slot, then `The recommendation is "<title>"` and end-of-text. The prompt part is context
+ *    only ({@link CONTEXT_MARK}: read, never predicted), so all of a list document's loss is on the
+ *    answer. The answer is either any listed title ('random') or, with `listAnswer: 'marker'`, the
+ *    candidate whose slot holds the same token as the user slot ({@link SLOT_MATCH}): in-context
+ *    retrieval keyed by the slots, which is what Stage 2 asks of the LM once the slots hold F_U(x_u)
+ *    and F_I(e_i).
  * Only item texts are used: no interactions, no users, so nothing about test targets leaks (the
  * answer is random; the LM learns the format and to copy a listed title, not which one).
  *
- * A document is a string whose pieces, separated by {@link PIECE_BREAK}, are tokenized
- * separately and concatenated, exactly as `renderPrompt` tokenizes its pieces (so the LM sees the
- * same token boundaries, e.g. the lone trailing space before an opening quote). A piece equal to
- * {@link SLOT_MARK} stands for an embedding slot: during training it becomes one uniformly random
- * token that is never a prediction target, so the LM learns to read past arbitrary inputs at the
- * slot positions where Stage 2 puts F_U / F_I outputs.
+ * Copying is the slow part for a small LM: in a toy run (50 titles, 2-layer, hidden 64) the loss
+ * sits on a plateau for ~300 steps before copying appears. Two things help: item titles can be
+ * whole tokens of the trained tokenizer (`addedTokens`, so a title is copied as one token rather
+ * than by induction over its pieces), and those tokens start around one shared mean
+ * (`GPT2Spec.sharedInitRows`), as tokens added to a trained LM usually are.
  *
  * ## The model ({@link TrainableGPT2}, {@link pretrainLM})
  * GPT-2: learned positions, pre-LayerNorm blocks, GELU (tanh), tied input/output embeddings,
@@ -51,6 +54,16 @@ import { GPT2_EOS, HFTokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from '.
 export const PIECE_BREAK = '\u001e';
 /** A piece that stands for an embedding slot (a random, never-predicted token in training). */
 export const SLOT_MARK = '\u001f';
+/**
+ * Prefix of a piece that is context only: its tokens are read but never prediction targets (the
+ * prompt part of list documents, so their loss is all on the answer).
+ */
+export const CONTEXT_MARK = '\u001c';
+/**
+ * A slot that holds the document's marker token: one random token per document, shared by every
+ * SLOT_MATCH piece of it and different from all its SLOT_MARK tokens (see "marker" answers).
+ */
+export const SLOT_MATCH = '\u001d';
 
 // ---------------------------------------------------------------------------------------------
 // Corpus.
@@ -68,6 +81,17 @@ export interface PretrainCorpusOptions {
   listCandidates?: [number, number];
   /** Include one document per item text (default true). */
   itemTexts?: boolean;
+  /**
+   * How a list-copy document's answer is chosen (default 'random'): 'random' = uniformly among
+   * its candidates; 'marker' = the candidate whose slot holds the same token as the user slot
+   * (in-context retrieval: see {@link listCopyDocument}).
+   */
+  listAnswer?: 'random' | 'marker';
+  /**
+   * Whether the prompt part of list documents is predicted too (default false: only the answer and
+   * end-of-text are targets, so the list documents' whole loss teaches copying from the list).
+   */
+  promptTargets?: boolean;
 }
 
 /** One list-copy document: the prompt pieces (up to "The recommendation is ") and its answer. */
@@ -82,14 +106,20 @@ export interface ListCopyDocument {
 
 /**
  * A list-copy document in the Stage 2 prompt's wording (see `renderPrompt`), with random history
- * and candidates drawn from `titles` and a random answer among the candidates.
+ * and candidates drawn from `titles` and a random answer among the candidates. With `answerBy`
+ * 'marker' the user slot and the answer's candidate slot are {@link SLOT_MATCH} (the same random
+ * token), every other slot a different one: the answer is the candidate retrieved by the user
+ * slot's token, which is the kind of in-context retrieval Stage 2 asks of the frozen LM (find the
+ * candidate whose embedding fits the user embedding, then copy its title).
  */
 export function listCopyDocument(
   titles: string[], rng: Rng, template: PromptTemplate, history: [number, number], candidates: [number, number],
+  answerBy: 'random' | 'marker' = 'random',
 ): ListCopyDocument {
   const nh = rng.intRange(history[0], history[1]);
   const nc = Math.min(titles.length, rng.intRange(candidates[0], candidates[1]));
-  const pieces: string[] = [SLOT_MARK, ` is a user representation. This user has ${template.pastVerb} `];
+  const marker = answerBy === 'marker';
+  const pieces: string[] = [marker ? SLOT_MATCH : SLOT_MARK, ` is a user representation. This user has ${template.pastVerb} `];
   for (let i = 0; i < nh; i++) {
     pieces.push(`${i === 0 ? '' : ', '}"${titles[rng.int(titles.length)]}"`, SLOT_MARK);
   }
@@ -97,9 +127,10 @@ export function listCopyDocument(
   const chosen = new Set<number>();
   while (chosen.size < nc) chosen.add(rng.int(titles.length));
   const cands = [...chosen].map((i) => titles[i]);
-  cands.forEach((t, i) => pieces.push(`${i === 0 ? '' : ', '}"${t}"`, SLOT_MARK));
+  const answer = rng.int(nc);
+  cands.forEach((t, i) => pieces.push(`${i === 0 ? '' : ', '}"${t}"`, marker && i === answer ? SLOT_MATCH : SLOT_MARK));
   pieces.push('. The recommendation is ');
-  return { pieces, candidates: cands, answer: rng.int(nc) };
+  return { pieces, candidates: cands, answer };
 }
 
 /**
@@ -120,33 +151,43 @@ export function buildPretrainCorpus(items: { title: string; description?: string
     const n = options.documents ?? 4 * items.length;
     const rng = new Rng(options.seed).fork('list-copy');
     for (let d = 0; d < n; d++) {
-      const doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20]);
-      out.push([...doc.pieces, `"${doc.candidates[doc.answer]}"`].join(PIECE_BREAK));
+      const doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.listAnswer);
+      const prompt = options.promptTargets ?? false ? doc.pieces : doc.pieces.map((p) => (p === SLOT_MARK || p === SLOT_MATCH ? p : CONTEXT_MARK + p));
+      out.push([...prompt, `"${doc.candidates[doc.answer]}"`].join(PIECE_BREAK));
     }
   }
   return out;
 }
 
 /** Text pieces of a corpus document (slots excluded), e.g. for tokenizer training. */
-function textPieces(doc: string): string[] {
-  return doc.split(PIECE_BREAK).filter((p) => p !== SLOT_MARK && p.length > 0);
+export function textPieces(doc: string): string[] {
+  return doc.split(PIECE_BREAK).filter((p) => p !== SLOT_MARK && p !== SLOT_MATCH).map((p) => (p.startsWith(CONTEXT_MARK) ? p.slice(1) : p)).filter((p) => p.length > 0);
 }
 
 /**
  * Token ids of a corpus document followed by end-of-text, and whether each token is a prediction
- * target (slot tokens are not). Slots become uniformly random non-special tokens drawn from `rng`.
+ * target (slot tokens are not). Slots become uniformly random tokens below `slotVocab` drawn from
+ * `rng`; {@link SLOT_MATCH} slots all become one such token that no SLOT_MARK slot of the document gets.
  */
 export function tokenizeDocument(
   tok: { encode(text: string): number[] }, doc: string, eos: number, rng: Rng, slotVocab: number,
 ): { ids: number[]; target: boolean[] } {
   const ids: number[] = [];
   const target: boolean[] = [];
-  for (const p of doc.split(PIECE_BREAK)) {
+  const pieces = doc.split(PIECE_BREAK);
+  const marker = pieces.includes(SLOT_MATCH) ? rng.int(slotVocab) : -1;
+  for (const p of pieces) {
     if (p === SLOT_MARK) {
-      ids.push(rng.int(slotVocab));
+      let t = rng.int(slotVocab);
+      while (t === marker) t = rng.int(slotVocab);
+      ids.push(t);
+      target.push(false);
+    } else if (p === SLOT_MATCH) {
+      ids.push(marker);
       target.push(false);
     } else if (p.length) {
-      for (const id of tok.encode(p)) { ids.push(id); target.push(true); }
+      const context = p.startsWith(CONTEXT_MARK);
+      for (const id of tok.encode(context ? p.slice(1) : p)) { ids.push(id); target.push(!context); }
     }
   }
   ids.push(eos);
@@ -165,6 +206,12 @@ export interface GPT2Spec {
   heads: number;
   maxPositions: number;
   eosTokenId: number;
+  /**
+   * Token rows [start, end) initialised around one shared random mean (the added title tokens):
+   * as when tokens are added to a trained LM (initialised from the mean of the others), the new
+   * tokens start alike, so attention can pick "a title" with one direction before telling titles apart.
+   */
+  sharedInitRows?: [number, number];
 }
 
 type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
@@ -318,6 +365,11 @@ export class TrainableGPT2 {
       else if (shape.length === 2) {
         const std = name === 'wpe.weight' ? 0.01 : name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * layers) : 0.02;
         for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+        if (name === 'wte.weight' && spec.sharedInitRows) {
+          const [a, b] = spec.sharedInitRows;
+          const mean = Float32Array.from({ length: H }, () => rng.normal() * std);
+          for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] += mean[j];
+        }
       }
       this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `pretrain/${name}/${rng.nextUint32()}`)));
     }
@@ -472,6 +524,11 @@ export interface PretrainOptions {
   tokenizer?: 'train' | 'gpt2';
   /** Vocabulary size of the trained tokenizer (default 2048, incl. 256 bytes + <|endoftext|>). */
   vocabSize?: number;
+  /**
+   * Whole-string tokens added to the trained tokenizer (e.g. the item titles: see
+   * `BPETrainOptions.addedTokens`); they come on top of `vocabSize`.
+   */
+  addedTokens?: string[];
   hidden?: number;
   layers?: number;
   heads?: number;
@@ -531,13 +588,15 @@ function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: 
     const inp = new Int32Array(T).fill(pad);
     const out = new Int32Array(T).fill(pad);
     const w = new Float32Array(T);
+    let n = 0;
     for (let t = 0; t + 1 < ids.length; t++) {
       inp[t] = ids[t];
       out[t] = ids[t + 1];
       w[t] = tg[t + 1] ? 1 : 0;
-      rows.tokens += w[t];
+      n += w[t];
     }
-    rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w);
+    // A row of context only (the start of a long list document) teaches nothing: dropped.
+    if (n > 0) { rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w); rows.tokens += n; }
     ids = []; tg = [];
   };
   for (const d of docs) {
@@ -612,15 +671,17 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
   let tokJson: Record<string, any>;
   let tokConfig: Record<string, any>;
   let eos: number;
+  let added = 0;
   if ((options.tokenizer ?? 'train') === 'gpt2') {
     tokJson = gpt2TokenizerJson();
     tokConfig = gpt2TokenizerConfig();
     eos = GPT2_EOS;
   } else {
-    const bpe = trainByteLevelBPE((function* () { for (const d of options.corpus) yield* textPieces(d); })(), { vocabSize: options.vocabSize ?? 2048 });
+    const bpe = trainByteLevelBPE((function* () { for (const d of options.corpus) yield* textPieces(d); })(), { vocabSize: options.vocabSize ?? 2048, addedTokens: options.addedTokens });
     tokJson = bpe.tokenizerJson;
     tokConfig = bpe.tokenizerConfig;
     eos = bpe.eosTokenId;
+    added = bpe.addedTokens;
   }
   const tok = new HFTokenizer(tokJson, tokConfig, { eosTokenId: eos, bosTokenId: eos });
   const V = tok.vocabSize;
@@ -636,6 +697,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
 
   const spec: GPT2Spec = {
     vocabSize: V, hidden: options.hidden ?? 128, layers: options.layers ?? 4, heads: options.heads ?? 4, maxPositions, eosTokenId: eos,
+    ...(added > 0 ? { sharedInitRows: [V - added, V] as [number, number] } : {}),
   };
   const model = new TrainableGPT2(spec, seed);
   const shapes = gpt2ParameterShapes(spec);
@@ -719,7 +781,10 @@ export interface ListCopyResult {
   documents: number;
   /** Share of answers that name one of the document's candidates (`namedCandidate` >= 0). */
   validRate: number;
-  /** Share of answers that are exactly `"<a candidate title>"` followed by end-of-text. */
+  /**
+   * Share of answers that are exactly `"<a candidate title>"` followed by end-of-text (with
+   * `answerBy` 'marker': exactly the marked candidate's).
+   */
   exactRate: number;
   outputs: string[];
 }
@@ -730,7 +795,10 @@ export interface ListCopyResult {
  */
 export function listCopyAccuracy(
   lm: CausalLM, titles: string[],
-  options: { seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number]; maxNewTokens?: number; repetitionPenalty?: number },
+  options: {
+    seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number];
+    maxNewTokens?: number; repetitionPenalty?: number; answerBy?: 'random' | 'marker';
+  },
 ): ListCopyResult {
   const rng = new Rng(options.seed).fork('list-copy-eval');
   const n = options.documents ?? 50;
@@ -739,7 +807,7 @@ export function listCopyAccuracy(
   let valid = 0;
   let exact = 0;
   for (let d = 0; d < n; d++) {
-    const doc = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20]);
+    const doc = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.answerBy);
     const { ids } = tokenizeDocument(lm.tokenizer, doc.pieces.join(PIECE_BREAK), eos, rng, eos);
     ids.pop(); // the end-of-text tokenizeDocument appends
     const gen = tf.tidy(() => {
@@ -749,7 +817,8 @@ export function listCopyAccuracy(
     const text = lm.tokenizer.decode(gen[0]);
     outputs.push(text);
     if (namedCandidate(text, doc.candidates) >= 0) valid++;
-    if (doc.candidates.some((t) => text === `"${t}"`) && gen[0].length < (options.maxNewTokens ?? 32)) exact++;
+    const finished = gen[0].length < (options.maxNewTokens ?? 32);
+    if (options.answerBy === 'marker' ? text === `"${doc.candidates[doc.answer]}"` && finished : doc.candidates.some((t) => text === `"${t}"`) && finished) exact++;
   }
   return { documents: n, validRate: valid / n, exactRate: exact / n, outputs };
 }

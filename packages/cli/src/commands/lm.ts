@@ -13,13 +13,27 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   model.safetensors, tokenizer.json), so it loads and stays frozen like any checkpoint. Corpus:
   the dataset's item texts plus short list documents in the prompt's wording (1-3 history and
   2-6 candidate titles; no interactions), or
-  text files you give (one document per line). With --checkpoint-dir an interrupted run resumes.`;
+  text files you give (one document per line). With --checkpoint-dir an interrupted run resumes.
+  List documents: --list-history A-B and --list-candidates A-B titles (default 1-3 and 2-6);
+  --list-answer random (default: any listed title) or marker (the candidate whose slot token equals
+  the user slot's: in-context retrieval, what Stage 2 asks of the LM). --title-tokens makes every
+  item title one token of the trained tokenizer (a title is then copied as a single token).`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
  * 10 + 20 need ~400 tokens: pretrain with a longer --seq-len and more positions for those.
  */
 const LIST_SIZES = { listHistory: [1, 3] as [number, number], listCandidates: [2, 6] as [number, number] };
+
+/** "A-B" (or "N") as an integer range with A >= min. */
+function rangeOption(values: Record<string, unknown>, name: string, fallback: [number, number], min: number): [number, number] {
+  const v = values[name];
+  if (v === undefined) return fallback;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(String(v));
+  const r: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+  if (!r || r[0] < min || r[1] < r[0]) throw new UsageError(`--${name} must be N or A-B with ${min} <= A <= B, got "${String(v)}"`);
+  return r;
+}
 
 export async function lmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -32,12 +46,21 @@ export async function lmCommand(argv: string[]): Promise<number> {
     steps: { type: 'string' }, 'max-seconds': { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
     heads: { type: 'string' }, vocab: { type: 'string' }, 'max-positions': { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' },
     lr: { type: 'string' }, tokenizer: { type: 'string', default: 'train' }, 'checkpoint-dir': { type: 'string' },
-    documents: { type: 'string' },
+    documents: { type: 'string' }, 'list-answer': { type: 'string', default: 'random' },
+    'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
+    'lists-only': { type: 'boolean', default: false },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
   const tokenizer = values.tokenizer as string;
   if (tokenizer !== 'train' && tokenizer !== 'gpt2') throw new UsageError('--tokenizer must be "train" or "gpt2"');
+  if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
+  const listAnswer = values['list-answer'] as string;
+  if (listAnswer !== 'random' && listAnswer !== 'marker') throw new UsageError('--list-answer must be "random" or "marker"');
+  const sizes = {
+    listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
+    listCandidates: rangeOption(values, 'list-candidates', LIST_SIZES.listCandidates, 2),
+  };
   const out = makeOutput(values);
   const env = await environmentInfo(values.backend as string | undefined);
   const seed = intOption(values, 'seed', 1)!;
@@ -57,12 +80,13 @@ export async function lmCommand(argv: string[]): Promise<number> {
     const { dataset } = await datasetFromOptions(values);
     titles = dataset.items.slice(1).map((i) => i.title).filter(Boolean);
     domain = dataset.domain;
-    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...LIST_SIZES });
+    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'] });
     corpusName = `${dataset.name} item texts + list documents`;
   }
   if (corpus.length < 2) throw new UsageError('the corpus has fewer than 2 documents');
   const r = await pretrainLM({
     corpus, outDir: values.out as string, seed, tokenizer, vocabSize: intOption(values, 'vocab'),
+    addedTokens: values['title-tokens'] ? [...new Set(titles)] : undefined,
     hidden: intOption(values, 'hidden'), layers: intOption(values, 'layers'), heads: intOption(values, 'heads'),
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
@@ -72,7 +96,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   let listCopy: { validRate: number; exactRate: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
-    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...LIST_SIZES });
+    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer });
     listCopy = { validRate: acc.validRate, exactRate: acc.exactRate };
     lm.dispose();
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
-import { loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
+import { listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
 import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
@@ -37,6 +37,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
 
   LM options (pretraining here): --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
     --lm-heads 4 --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
+    --lm-list-answer marker|random (list documents answer with the candidate retrieved by the user
+    slot's token, the default, or with any listed title; see "allmrec lm pretrain --help")
+    --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
 export const TRAIN_OPTIONS = {
@@ -68,9 +71,14 @@ export const TRAIN_OPTIONS = {
   'lm-lr': { type: 'string' as const },
   'lm-seq-len': { type: 'string' as const },
   'lm-documents': { type: 'string' as const },
+  'lm-list-answer': { type: 'string' as const, default: 'marker' },
+  'lm-no-title-tokens': { type: 'boolean' as const, default: false },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
+
+/** List documents answered by a freshly pretrained LM as a check of what it learned (recorded in run.json). */
+const LIST_CHECK_DOCUMENTS = 20;
 
 const round = (x: number, k = 2) => Math.round(x * 10 ** k) / 10 ** k;
 
@@ -111,6 +119,8 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
   }
   const llm = values.llm as string | undefined;
+  const listAnswer = values['lm-list-answer'] as string;
+  if (listAnswer !== 'marker' && listAnswer !== 'random') throw new UsageError('--lm-list-answer must be "marker" or "random"');
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -183,7 +193,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -192,12 +202,22 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
+              listAnswer, titleTokens: !values['lm-no-title-tokens'],
             },
           },
         });
       }
       lm = await loadCausalLM(p.lm);
       disposers.push(() => lm.dispose());
+      if (meta.lm.pretrain && meta.lm.pretrain.listCopy === undefined) {
+        // What the frozen LM can do before Stage 2: answer fresh list documents of the Stage 2 size.
+        const acc = listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
+          seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: listAnswer as 'marker' | 'random',
+          listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
+        });
+        await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate } } } });
+        out.log(`LM check on ${acc.documents} list documents of the Stage 2 size: ${Math.round(acc.validRate * 100)}% answer a listed title, ${Math.round(acc.exactRate * 100)}% ${listAnswer === 'marker' ? 'the marked one' : 'exactly a listed title'}`);
+      }
     }
     const longest = check(lm, 'the LM');
     if (!reused.includes('lm')) seconds.lm = round((performance.now() - sLM) / 1000);
