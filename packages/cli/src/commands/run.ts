@@ -30,8 +30,8 @@ export const SYNTHETIC_RUN_DEFAULTS: Record<string, string> = {
   'lm-hidden': '64',
   'lm-layers': '3',
   'lm-heads': '4',
-  'lm-max-seconds': '150',
-  'stage2-epochs': '1',
+  'lm-max-seconds': '240',
+  'stage2-epochs': '2',
 };
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
@@ -101,7 +101,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           ['A-LLMRec, likelihood ranking: NDCG@10', result.ndcg10_rank ?? 'n/a'],
           [`${r.meta.train?.backbone ?? 'sasrec'} alone: Hit@1 (same users, same candidates)`, result.sasrec_hit1 ?? 'n/a'],
           ['test users x candidates', `${result.eval_users} x ${result.candidates}`],
-          ['LM', `${llm.source === 'pretrained' ? 'pretrained here' : llm.name}: ${llm.params.toLocaleString('en-US')} parameters, hidden ${lm.hiddenSize}, ${lm.config.layers} layers`],
+          [`LM${llm.source === 'pretrained' ? ' (pretrained here)' : ''}: parameters / hidden / layers`, `${llm.params.toLocaleString('en-US')} / ${lm.hiddenSize} / ${lm.config.layers}`],
           ['seconds: backbone / Stage 1 / LM / Stage 2 / eval / total', `${s.backbone} / ${s.stage1} / ${s.lm} / ${s.stage2} / ${s.eval} / ${s.total}${r.reused.length ? ` (reused: ${r.reused.join(', ')})` : ''}`],
         ], [`${dataset.name}: Hit@1 over ${result.candidates} candidates`, 'value']));
         p('');
