@@ -122,6 +122,8 @@ export interface Stage2PretrainOptions {
   listAnswer?: 'random' | 'marker';
   /** Item titles as whole tokens of the trained tokenizer (default true). */
   titleTokens?: boolean;
+  /** Share of list documents without the prompt's wording (see buildPretrainCorpus). */
+  bareLists?: number;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -136,7 +138,7 @@ export interface Stage2PretrainOptions {
 export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ result: PretrainResult; maxPositions: number; seqLen: number; longestPrompt: number; documents: number }> {
   const template = templateFor(o.dataset.domain);
   const corpus = buildPretrainCorpus(o.dataset.items.slice(1), {
-    seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates], listAnswer: o.listAnswer,
+    seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates], listAnswer: o.listAnswer, bareLists: o.bareLists,
   });
   const vocabSize = o.vocab ?? 2048;
   const addedTokens = o.titleTokens ?? true ? [...new Set(itemTitles(o.dataset).slice(1).filter((t) => t.length > 0))] : undefined;

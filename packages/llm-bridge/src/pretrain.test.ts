@@ -130,6 +130,26 @@ test('marker documents: the user slot and the answer slot share one token no oth
   expect(r.pieces.includes(SLOT_MATCH)).toBe(false);
 });
 
+test('bare list documents keep the slots, titles and answer, without the wording', () => {
+  const titles = ITEMS.map((i) => i.title);
+  const worded = buildPretrainCorpus(ITEMS, { seed: 3, documents: 30, listAnswer: 'marker', itemTexts: false });
+  const bare = buildPretrainCorpus(ITEMS, { seed: 3, documents: 30, listAnswer: 'marker', itemTexts: false, bareLists: 1 });
+  for (let d = 0; d < 30; d++) {
+    const w = worded[d].split(PIECE_BREAK);
+    const b = bare[d].split(PIECE_BREAK);
+    // Same slots in the same order, same answer, same quoted titles.
+    const slots = (x: string[]) => x.filter((p) => p === SLOT_MARK || p === SLOT_MATCH);
+    expect(slots(b)).toEqual(slots(w));
+    expect(b[b.length - 1]).toBe(w[w.length - 1]);
+    const quoted = (x: string[]) => x.join('').match(/"[^"]*"/g);
+    expect(quoted(b)).toEqual(quoted(w));
+    const text = textPieces(bare[d]).join('');
+    expect(text).not.toMatch(/recommend|user/i);
+    expect(text).toMatch(/ = "/);
+    expect(titles).toContain(b[b.length - 1].slice(1, -1));
+  }
+});
+
 test('pretrainLM: loss drops, held-out perplexity, deterministic, resumable, loads as a CausalLM', async () => {
   const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 60, listHistory: [1, 2], listCandidates: [2, 4] });
   const base = { corpus, seed: 5, vocabSize: 320, hidden: 32, layers: 2, heads: 2, maxPositions: 160, seqLen: 64, batchSize: 4, steps: 24, lr: 3e-3 };

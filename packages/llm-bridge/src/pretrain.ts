@@ -88,6 +88,12 @@ export interface PretrainCorpusOptions {
    */
   listAnswer?: 'random' | 'marker';
   /**
+   * Share of list documents (0..1, default 0) written "bare": the same slots, titles and answer,
+   * without the prompt's wording (`<slot> "h1"<slot>; "c1"<slot>, "c2"<slot> = "ck"`). Short
+   * contexts make copying easier to discover, and the skill carries over to the worded documents.
+   */
+  bareLists?: number;
+  /**
    * Whether the prompt part of list documents is predicted too (default false: only the answer and
    * end-of-text are targets, so the list documents' whole loss teaches copying from the list).
    */
@@ -150,13 +156,33 @@ export function buildPretrainCorpus(items: { title: string; description?: string
   if (titles.length >= 2) {
     const n = options.documents ?? 4 * items.length;
     const rng = new Rng(options.seed).fork('list-copy');
+    const bareRng = new Rng(options.seed).fork('bare-lists'); // its own stream: the documents stay the same
     for (let d = 0; d < n; d++) {
-      const doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.listAnswer);
+      let doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.listAnswer);
+      if (options.bareLists && bareRng.next() < options.bareLists) doc = bareListDocument(doc);
       const prompt = options.promptTargets ?? false ? doc.pieces : doc.pieces.map((p) => (p === SLOT_MARK || p === SLOT_MATCH ? p : CONTEXT_MARK + p));
       out.push([...prompt, `"${doc.candidates[doc.answer]}"`].join(PIECE_BREAK));
     }
   }
   return out;
+}
+
+/** The same list document without the prompt's wording (see `PretrainCorpusOptions.bareLists`). */
+function bareListDocument(doc: ListCopyDocument): ListCopyDocument {
+  const pieces: string[] = [];
+  let section = 0; // 0: user slot, 1: history, 2: candidates
+  let first = true;
+  for (const p of doc.pieces) {
+    if (p === SLOT_MARK || p === SLOT_MATCH) { pieces.push(p); continue; }
+    if (p.includes('title set')) { section = 2; first = true; pieces.push(';'); continue; }
+    if (p.startsWith(' is a user representation')) { section = 1; pieces.push(' '); continue; }
+    if (p.startsWith(' in the previous') || p.startsWith('. The recommendation')) continue;
+    const title = p.replace(/^, /, '');
+    pieces.push(`${first ? (section === 2 ? ' ' : '') : ', '}${title}`);
+    first = false;
+  }
+  pieces.push(' = ');
+  return { ...doc, pieces };
 }
 
 /** Text pieces of a corpus document (slots excluded), e.g. for tokenizer training. */

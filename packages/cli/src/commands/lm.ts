@@ -17,13 +17,22 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   List documents: --list-history A-B and --list-candidates A-B titles (default 1-3 and 2-6);
   --list-answer random (default: any listed title) or marker (the candidate whose slot token equals
   the user slot's: in-context retrieval, what Stage 2 asks of the LM). --title-tokens makes every
-  item title one token of the trained tokenizer (a title is then copied as a single token).`;
+  item title one token of the trained tokenizer (a title is then copied as a single token).
+  --bare-lists F writes a share F of the list documents without the prompt's wording (short
+  contexts, where copying is found sooner); --lists-only leaves the item texts out.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
  * 10 + 20 need ~400 tokens: pretrain with a longer --seq-len and more positions for those.
  */
 const LIST_SIZES = { listHistory: [1, 3] as [number, number], listCandidates: [2, 6] as [number, number] };
+
+/** A share in [0, 1]. */
+function shareOption(values: Record<string, unknown>, name: string): number | undefined {
+  const v = numberOption(values, name);
+  if (v !== undefined && !(v >= 0 && v <= 1)) throw new UsageError(`--${name} must be between 0 and 1`);
+  return v;
+}
 
 /** "A-B" (or "N") as an integer range with A >= min. */
 function rangeOption(values: Record<string, unknown>, name: string, fallback: [number, number], min: number): [number, number] {
@@ -48,7 +57,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     lr: { type: 'string' }, tokenizer: { type: 'string', default: 'train' }, 'checkpoint-dir': { type: 'string' },
     documents: { type: 'string' }, 'list-answer': { type: 'string', default: 'random' },
     'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
-    'lists-only': { type: 'boolean', default: false },
+    'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -80,7 +89,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     const { dataset } = await datasetFromOptions(values);
     titles = dataset.items.slice(1).map((i) => i.title).filter(Boolean);
     domain = dataset.domain;
-    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'] });
+    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'], bareLists: shareOption(values, 'bare-lists') });
     corpusName = `${dataset.name} item texts + list documents`;
   }
   if (corpus.length < 2) throw new UsageError('the corpus has fewer than 2 documents');

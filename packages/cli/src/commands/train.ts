@@ -40,6 +40,7 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     --lm-list-answer marker|random (list documents answer with the candidate retrieved by the user
     slot's token, the default, or with any listed title; see "allmrec lm pretrain --help")
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
+    --lm-bare-lists F (share of list documents without the prompt's wording; default 0)
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
 export const TRAIN_OPTIONS = {
@@ -73,6 +74,7 @@ export const TRAIN_OPTIONS = {
   'lm-documents': { type: 'string' as const },
   'lm-list-answer': { type: 'string' as const, default: 'marker' },
   'lm-no-title-tokens': { type: 'boolean' as const, default: false },
+  'lm-bare-lists': { type: 'string' as const },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
@@ -120,6 +122,8 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   }
   const llm = values.llm as string | undefined;
   const listAnswer = values['lm-list-answer'] as string;
+  const bare = numberOption(values, 'lm-bare-lists');
+  if (bare !== undefined && !(bare >= 0 && bare <= 1)) throw new UsageError('--lm-bare-lists must be between 0 and 1');
   if (listAnswer !== 'marker' && listAnswer !== 'random') throw new UsageError('--lm-list-answer must be "marker" or "random"');
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
@@ -193,7 +197,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists: numberOption(values, 'lm-bare-lists'), checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
