@@ -124,6 +124,8 @@ export interface Stage2PretrainOptions {
   titleTokens?: boolean;
   /** Share of list documents without the prompt's wording (see buildPretrainCorpus). */
   bareLists?: number;
+  /** One document per row at position 0 (see PretrainOptions.oneDocPerRow). */
+  oneDocPerRow?: boolean;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -153,7 +155,7 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const result = await pretrainLM({
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
-    checkpointDir: o.checkpointDir, onProgress: o.progress,
+    oneDocPerRow: o.oneDocPerRow, checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

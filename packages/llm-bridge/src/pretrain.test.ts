@@ -172,6 +172,12 @@ test('pretrainLM: loss drops, held-out perplexity, deterministic, resumable, loa
   const read = (d: string) => fs.readFileSync(path.join(tmp, d, 'model.safetensors'));
   expect(read('b').equals(read('a'))).toBe(true);
   expect(read('c').equals(read('a'))).toBe(true);
+  // One document per row (each at position 0): the same targets but each document's first token
+  // (nothing precedes it in its row), trained without error.
+  const rows = await pretrainLM({ ...base, steps: 4, oneDocPerRow: true, outDir: path.join(tmp, 'rows') });
+  expect(rows.trainTokens).toBeLessThan(r1.trainTokens);
+  expect(rows.trainTokens).toBeGreaterThan(0.7 * r1.trainTokens);
+  expect(Number.isFinite(rows.finalLoss)).toBe(true);
   const lm = loadCausalLMSync(path.join(tmp, 'a'));
   expect(lm.config.vocabSize).toBe(r1.vocabSize);
   const acc = listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 3, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8 });

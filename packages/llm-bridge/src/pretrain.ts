@@ -561,6 +561,11 @@ export interface PretrainOptions {
   maxPositions?: number;
   /** Tokens per training row (default 128). */
   seqLen?: number;
+  /**
+   * One document per row, starting at position 0 like a Stage 2 prompt (default false: rows are
+   * packed). Batches are cut to their longest row, so short documents stay cheap.
+   */
+  oneDocPerRow?: boolean;
   batchSize?: number;
   /** Optimizer steps (default 1000). */
   steps?: number;
@@ -601,12 +606,19 @@ interface Rows {
   inputs: Int32Array[];
   targets: Int32Array[];
   weights: Float32Array[];
+  /** Used length of each row (the rest is padding). */
+  lengths: number[];
   tokens: number;
 }
 
-/** Packs tokenized documents into rows of T inputs (+ shifted targets), whole documents first. */
-function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: number): Rows {
-  const rows: Rows = { inputs: [], targets: [], weights: [], tokens: 0 };
+/**
+ * Tokenized documents as rows of T inputs (+ shifted targets). Packed (default): whole documents
+ * one after another. `oneDocPerRow`: every document starts a row at position 0, as a Stage 2
+ * prompt does, and the rest of the row is padding. A document longer than a row continues in
+ * the next one either way.
+ */
+function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: number, oneDocPerRow = false): Rows {
+  const rows: Rows = { inputs: [], targets: [], weights: [], lengths: [], tokens: 0 };
   let ids: number[] = [];
   let tg: boolean[] = [];
   const flush = () => {
@@ -622,11 +634,11 @@ function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: 
       n += w[t];
     }
     // A row of context only (the start of a long list document) teaches nothing: dropped.
-    if (n > 0) { rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w); rows.tokens += n; }
+    if (n > 0) { rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w); rows.lengths.push(ids.length - 1); rows.tokens += n; }
     ids = []; tg = [];
   };
   for (const d of docs) {
-    if (ids.length > 0 && ids.length + d.ids.length > T + 1) flush();
+    if (ids.length > 0 && (oneDocPerRow || ids.length + d.ids.length > T + 1)) flush();
     for (let i = 0; i < d.ids.length; i++) {
       ids.push(d.ids[i]);
       tg.push(d.target[i]);
@@ -643,17 +655,19 @@ function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: 
   return rows;
 }
 
-function batchOf(rows: Rows, idx: number[], T: number): { inputs: Int32Array; targets: Int32Array; weights: Float32Array } {
+/** Rows `idx` as one batch, cut to the longest used length among them (≤ T). */
+function batchOf(rows: Rows, idx: number[], T: number): { inputs: Int32Array; targets: Int32Array; weights: Float32Array; T: number } {
   const B = idx.length;
-  const inputs = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  const weights = new Float32Array(B * T);
+  const Tb = Math.max(1, Math.min(T, Math.max(...idx.map((r) => rows.lengths[r]))));
+  const inputs = new Int32Array(B * Tb);
+  const targets = new Int32Array(B * Tb);
+  const weights = new Float32Array(B * Tb);
   idx.forEach((r, b) => {
-    inputs.set(rows.inputs[r], b * T);
-    targets.set(rows.targets[r], b * T);
-    weights.set(rows.weights[r], b * T);
+    inputs.set(rows.inputs[r].subarray(0, Tb), b * Tb);
+    targets.set(rows.targets[r].subarray(0, Tb), b * Tb);
+    weights.set(rows.weights[r].subarray(0, Tb), b * Tb);
   });
-  return { inputs, targets, weights };
+  return { inputs, targets, weights, T: Tb };
 }
 
 /** Mean cross-entropy (nats per target token) of a model on packed rows. */
@@ -665,7 +679,7 @@ function meanLoss(model: TrainableGPT2, rows: Rows, T: number, batchSize: number
     const b = batchOf(rows, idx, T);
     const w = b.weights.reduce((a, x) => a + x, 0);
     if (w === 0) continue;
-    const l = tf.tidy(() => model.loss(b.inputs, b.targets, b.weights, idx.length, T));
+    const l = tf.tidy(() => model.loss(b.inputs, b.targets, b.weights, idx.length, b.T));
     sum += l.dataSync()[0] * w;
     n += w;
     l.dispose();
@@ -717,8 +731,8 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
   const nHeld = Math.floor((options.heldOutFraction ?? 0.05) * options.corpus.length);
   const slotRng = new Rng(seed).fork('slots');
   const tokenized = Array.from(order, (i) => tokenizeDocument(tok, options.corpus[i], eos, slotRng, eos));
-  const held = packRows(tokenized.slice(0, nHeld), T, eos);
-  const train = packRows(tokenized.slice(nHeld), T, eos);
+  const held = packRows(tokenized.slice(0, nHeld), T, eos, options.oneDocPerRow);
+  const train = packRows(tokenized.slice(nHeld), T, eos, options.oneDocPerRow);
   if (train.inputs.length === 0) throw new Error('pretrainLM: the corpus gives no training rows');
 
   const spec: GPT2Spec = {
@@ -731,7 +745,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
   const names = [...model.params.keys()];
   const vars = names.map((n) => model.params.get(n)!);
   let start = 0;
-  const runKey = JSON.stringify({ spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length });
+  const runKey = JSON.stringify({ spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length, oneDocPerRow: !!options.oneDocPerRow });
   if (options.checkpointDir && isArtifact(options.checkpointDir)) {
     const art = await readArtifact(options.checkpointDir, { expectKind: CHECKPOINT_KIND });
     if (art.config.runKey !== runKey) throw new Error(`pretrainLM: the checkpoint in ${options.checkpointDir} belongs to another run; remove it or use another directory`);
@@ -769,7 +783,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
         : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));
       let lossValue = 0;
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, T), vars);
+        const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, b.T), vars);
         lossValue = value.dataSync()[0];
         adam.step(model.params, new Map(names.map((n) => [n, grads[model.params.get(n)!.name]])), rate, 1.0);
       });

@@ -19,7 +19,8 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   the user slot's: in-context retrieval, what Stage 2 asks of the LM). --title-tokens makes every
   item title one token of the trained tokenizer (a title is then copied as a single token).
   --bare-lists F writes a share F of the list documents without the prompt's wording (short
-  contexts, where copying is found sooner); --lists-only leaves the item texts out.`;
+  contexts, where copying is found sooner); --lists-only leaves the item texts out; --doc-rows
+  starts every document at position 0 of its own row (as a Stage 2 prompt) instead of packing.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -58,6 +59,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     documents: { type: 'string' }, 'list-answer': { type: 'string', default: 'random' },
     'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
     'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
+    'doc-rows': { type: 'boolean', default: false },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -99,7 +101,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     hidden: intOption(values, 'hidden'), layers: intOption(values, 'layers'), heads: intOption(values, 'heads'),
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
-    maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'),
+    maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
     checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number } | undefined;
