@@ -40,8 +40,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     --lm-list-answer marker|random (list documents answer with the candidate retrieved by the user
     slot's token, the default, or with any listed title; see "allmrec lm pretrain --help")
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
-    --lm-bare-lists F (share of list documents without the prompt's wording; default 0)
-    --lm-doc-rows (every pretraining document starts its own row at position 0, as the prompt does)
+    --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
+    --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
+    as the prompt does). These defaults are the best measured so far (BENCHMARKS.md).
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
 export const TRAIN_OPTIONS = {
@@ -76,7 +77,7 @@ export const TRAIN_OPTIONS = {
   'lm-list-answer': { type: 'string' as const, default: 'marker' },
   'lm-no-title-tokens': { type: 'boolean' as const, default: false },
   'lm-bare-lists': { type: 'string' as const },
-  'lm-doc-rows': { type: 'boolean' as const, default: false },
+  'lm-packed-rows': { type: 'boolean' as const, default: false },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
@@ -199,7 +200,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists: numberOption(values, 'lm-bare-lists'), oneDocPerRow: !!values['lm-doc-rows'], checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists: numberOption(values, 'lm-bare-lists', 0.5), oneDocPerRow: !values['lm-packed-rows'], checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -209,6 +210,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
               listAnswer, titleTokens: !values['lm-no-title-tokens'],
+              bareLists: numberOption(values, 'lm-bare-lists', 0.5), oneDocPerRow: !values['lm-packed-rows'],
             },
           },
         });
