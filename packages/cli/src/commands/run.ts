@@ -22,15 +22,16 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
 
 /**
  * Defaults of `run` on the built-in synthetic data, sized for the README's "under 10 minutes on
- * 2 cores": fewer backbone epochs (it converges there), a smaller LM pretrained for a fixed time
- * budget, and fewer Stage 2 epochs. Any of them can be overridden on the command line.
+ * 2 cores": fewer backbone epochs (it converges there), a smaller LM pretrained for a fixed number
+ * of steps (~4 minutes here; a step count, not a time budget, so the same seed gives the same
+ * numbers on any machine), and fewer Stage 2 epochs. Any of them can be overridden.
  */
 export const SYNTHETIC_RUN_DEFAULTS: Record<string, string> = {
   'backbone-epochs': '60',
   'lm-hidden': '64',
   'lm-layers': '3',
   'lm-heads': '4',
-  'lm-max-seconds': '240',
+  'lm-steps': '600',
   'stage2-epochs': '2',
 };
 
