@@ -52,3 +52,17 @@ export function numberOption(values: Record<string, unknown>, name: string, fall
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
   return n;
 }
+
+/** A share option in [0, 1]. */
+export function shareOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
+  const v = numberOption(values, name, fallback);
+  if (v !== undefined && !(v >= 0 && v <= 1)) throw new UsageError(`--${name} must be between 0 and 1`);
+  return v;
+}
+
+/** A string option that must be one of `choices`. */
+export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T {
+  const v = values[name] as T;
+  if (!choices.includes(v)) throw new UsageError(`--${name} must be ${choices.map((c) => `"${c}"`).join(' or ')}`);
+  return v;
+}

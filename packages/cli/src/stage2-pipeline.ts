@@ -228,6 +228,12 @@ export function lmLocation(dir: string, meta: Record<string, any>): string {
   return meta.lm.source === 'pretrained' ? paths(dir).lm : meta.lm.name;
 }
 
+/** The checkpoint directory of a train directory's LM: DIR/lm, or the named checkpoint resolved (a hub name: its cache). */
+export async function lmCheckpointDir(dir: string, meta: Record<string, any>, opts: { offline?: boolean } = {}): Promise<string> {
+  const where = lmLocation(dir, meta);
+  return meta.lm.source === 'pretrained' ? where : resolveCheckpoint(where, { offline: opts.offline });
+}
+
 /** Loads a directory written by `allmrec train`; `values` may name another copy of the dataset. */
 export async function loadStage2Run(dir: string, values: Record<string, unknown>, opts: { offline?: boolean } = {}): Promise<Stage2Run> {
   if (!fs.existsSync(dir)) throw new UsageError(`--model ${dir}: no such directory`);
@@ -243,9 +249,8 @@ export async function loadStage2Run(dir: string, values: Record<string, unknown>
   }
   const split = leaveOneOut(dataset);
   const align = await loadAlignRun(dir, split, meta.train.backbone ?? 'sasrec');
-  const where = lmLocation(dir, meta);
-  const lm = await loadCausalLM(where, { offline: opts.offline });
-  const resolved = meta.lm.source === 'pretrained' ? where : await resolveCheckpoint(where, { offline: opts.offline });
+  const lm = await loadCausalLM(lmLocation(dir, meta), { offline: opts.offline });
+  const resolved = await lmCheckpointDir(dir, meta, opts);
   const sources = stage2Sources(dataset, align.backbone, align.stage1, align.coldItems);
   const s2 = await Stage2Model.load(paths(dir).stage2, lm, sources);
   return {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -27,13 +27,6 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
  * 10 + 20 need ~400 tokens: pretrain with a longer --seq-len and more positions for those.
  */
 const LIST_SIZES = { listHistory: [1, 3] as [number, number], listCandidates: [2, 6] as [number, number] };
-
-/** A share in [0, 1]. */
-function shareOption(values: Record<string, unknown>, name: string): number | undefined {
-  const v = numberOption(values, name);
-  if (v !== undefined && !(v >= 0 && v <= 1)) throw new UsageError(`--${name} must be between 0 and 1`);
-  return v;
-}
 
 /** "A-B" (or "N") as an integer range with A >= min. */
 function rangeOption(values: Record<string, unknown>, name: string, fallback: [number, number], min: number): [number, number] {
@@ -66,8 +59,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const tokenizer = values.tokenizer as string;
   if (tokenizer !== 'train' && tokenizer !== 'gpt2') throw new UsageError('--tokenizer must be "train" or "gpt2"');
   if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
-  const listAnswer = values['list-answer'] as string;
-  if (listAnswer !== 'random' && listAnswer !== 'marker') throw new UsageError('--list-answer must be "random" or "marker"');
+  const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker'] as const);
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
     listCandidates: rangeOption(values, 'list-candidates', LIST_SIZES.listCandidates, 2),

@@ -1,8 +1,7 @@
 import * as path from 'node:path';
-import { resolveCheckpoint } from '@allmrec/llm-bridge';
 import { intOption, parse, UsageError } from '../args';
 import { makeOutput, table } from '../output';
-import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, stage2EvalSet } from '../stage2-pipeline';
+import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, lmCheckpointDir, stage2EvalSet } from '../stage2-pipeline';
 import { TRAIN_OPTIONS, trainStages } from './train';
 
 export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [--llm DIR|hub-name] [--seed S]
@@ -58,7 +57,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const r = await trainStages(values, out);
   try {
     const { dataset, s2, lm } = r;
-    const lmDir = r.meta.lm.source === 'pretrained' ? path.join(r.dir, 'lm') : await resolveCheckpoint(r.meta.lm.name, { offline: values.offline ? true : undefined });
+    const lmDir = await lmCheckpointDir(r.dir, r.meta, { offline: values.offline ? true : undefined });
     const rt = await inferenceRuntime(lmDir, values.runtime as string, lm.tokenizer);
     if (rt.fallback) out.log(rt.fallback);
     try {

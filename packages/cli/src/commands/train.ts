@@ -4,7 +4,7 @@ import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -124,10 +124,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
   }
   const llm = values.llm as string | undefined;
-  const listAnswer = values['lm-list-answer'] as string;
-  const bare = numberOption(values, 'lm-bare-lists');
-  if (bare !== undefined && !(bare >= 0 && bare <= 1)) throw new UsageError('--lm-bare-lists must be between 0 and 1');
-  if (listAnswer !== 'marker' && listAnswer !== 'random') throw new UsageError('--lm-list-answer must be "marker" or "random"');
+  const listAnswer = choiceOption(values, 'lm-list-answer', ['marker', 'random'] as const);
+  const bareLists = shareOption(values, 'lm-bare-lists', 0.5)!;
+  const oneDocPerRow = !values['lm-packed-rows'];
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -200,7 +199,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists: numberOption(values, 'lm-bare-lists', 0.5), oneDocPerRow: !values['lm-packed-rows'], checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -209,8 +208,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              listAnswer, titleTokens: !values['lm-no-title-tokens'],
-              bareLists: numberOption(values, 'lm-bare-lists', 0.5), oneDocPerRow: !values['lm-packed-rows'],
+              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow,
             },
           },
         });
@@ -220,7 +218,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       if (meta.lm.pretrain && meta.lm.pretrain.listCopy === undefined) {
         // What the frozen LM can do before Stage 2: answer fresh list documents of the Stage 2 size.
         const acc = listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
-          seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: listAnswer as 'marker' | 'random',
+          seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: listAnswer,
           listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
         });
         await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate } } } });
