@@ -53,6 +53,13 @@ export function numberOption(values: Record<string, unknown>, name: string, fall
   return n;
 }
 
+/** A number option that must be greater than 0 (learning rates, scales). */
+export function positiveNumber(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
+  const v = numberOption(values, name, fallback);
+  if (v !== undefined && !(v > 0)) throw new UsageError(`--${name} must be greater than 0, got "${values[name]}"`);
+  return v;
+}
+
 /** A share option in [0, 1]. */
 export function shareOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
   const v = numberOption(values, name, fallback);

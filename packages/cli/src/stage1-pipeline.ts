@@ -44,6 +44,8 @@ export async function trainAlignment(opts: {
   dataset: InteractionDataset; baseSplit: LeaveOneOutSplit; seed: number; encoder: TextEncoder; coldFraction: number;
   backboneName: string; backboneEpochs?: number; backboneDir?: string; stage1Epochs?: number; reconstruction?: boolean;
   examplesPerUser?: number;
+  /** Stage 1 Adam learning rate (default: the paper's 1e-4). */
+  stage1Lr?: number;
   progress?: ProgressListener;
 }): Promise<AlignRun> {
   let split: LeaveOneOutSplit = opts.baseSplit;
@@ -66,6 +68,7 @@ export async function trainAlignment(opts: {
   const enc = await encodeCatalog(opts.dataset, opts.encoder, opts.progress);
   const stage1 = new Stage1Alignment({
     itemDim: backbone.dim, textDim: opts.encoder.dim, reconstruction: opts.reconstruction ?? true, examplesPerUser: opts.examplesPerUser ?? 1,
+    ...(opts.stage1Lr !== undefined ? { lr: opts.stage1Lr } : {}),
   });
   const fit = await stage1.fit({
     backbone, split, textEmbeddings: enc.embeddings, seed: opts.seed, epochs: opts.stage1Epochs,
@@ -140,7 +143,7 @@ export async function retrainStage1(run: AlignRun, seed: number, overrides: { re
   const s = new Stage1Alignment({
     itemDim: run.backbone.dim, textDim: run.encoder.dim,
     reconstruction: overrides.reconstruction ?? true, matching: overrides.matching ?? true,
-    examplesPerUser: run.stage1.config.examplesPerUser,
+    examplesPerUser: run.stage1.config.examplesPerUser, lr: run.stage1.config.lr,
   });
   await s.fit({ backbone: run.backbone, split: run.split, textEmbeddings: run.textEmbeddings, seed, epochs: overrides.epochs, excludeItems: run.coldItems });
   return s;

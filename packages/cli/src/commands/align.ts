@@ -1,5 +1,5 @@
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, intOption, numberOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -8,11 +8,11 @@ import { evaluateAlignment, loadAlignRun, makeEncoder, saveAlignRun, trainAlignm
 export const ALIGN_HELP = `allmrec align <train|eval>
 
   align train [--data PATH --format FORMAT] [--encoder use-lite] [--cold-items 0.1] [--seed S]
-              [--backbone sasrec] [--backbone-epochs N] [--epochs 10] [--examples-per-user 1] --out DIR
+              [--backbone sasrec] [--backbone-epochs N] [--epochs 10] [--examples-per-user 1] [--lr 1e-4] --out DIR
       Stage 0 (unless DIR/backbone exists) and Stage 1: the item and text autoencoders aligned on
       the frozen backbone and the frozen text encoder. --cold-items holds that fraction of items
       out of all training. --examples-per-user K trains on the last K (prefix, next item) pairs of
-      each user (1 = the reference; 0 = all, for small datasets). Saves backbone, Stage 1, text embeddings and the cold items under DIR.
+      each user (1 = the reference; 0 = all, for small datasets). --lr is Stage 1's Adam learning rate. Saves backbone, Stage 1, text embeddings and the cold items under DIR.
   align eval --model DIR [--data PATH --format FORMAT]
       Hit@1 over 20 candidates for test users whose target is cold (text path) and warm (joint
       embeddings), next to the backbone's own.`;
@@ -28,6 +28,7 @@ export const ALIGN_OPTIONS = {
   'backbone-dir': { type: 'string' as const },
   epochs: { type: 'string' as const },
   'examples-per-user': { type: 'string' as const },
+  lr: { type: 'string' as const },
   out: { type: 'string' as const },
   model: { type: 'string' as const },
   'no-cache': { type: 'boolean' as const, default: false },
@@ -74,7 +75,7 @@ export async function alignCommand(argv: string[]): Promise<number> {
     const run = await trainAlignment({
       dataset, baseSplit, seed, encoder, coldFraction, backboneName: values.backbone as string,
       backboneEpochs: intOption(values, 'backbone-epochs'), backboneDir: `${values.out}/backbone`,
-      stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), progress: out.progress,
+      stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), stage1Lr: positiveNumber(values, 'lr'), progress: out.progress,
     });
     await saveAlignRun(values.out as string, run, { seed, coldFraction, dataset: dataset.name, fit: run.fit });
     const r = summarize(run, seed);

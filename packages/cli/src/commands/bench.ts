@@ -1,11 +1,10 @@
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
 import { makeEncoder, retrainStage1, spread, trainAlignment } from '../stage1-pipeline';
 import { ALIGN_OPTIONS, summarize } from './align';
-import { numberOption } from '../args';
 
 export const BENCH_HELP = `allmrec bench <backbone|align>
 
@@ -15,7 +14,7 @@ allmrec bench backbone [--backbone sasrec] [--data PATH --format FORMAT] [--epoc
   train_s, test_hit1_20, valid_ndcg10_101, valid_hr10_101.
 
 allmrec bench align [--data PATH --format FORMAT] [--cold-items 0.1] [--encoder use-lite] [--seed S]
-                    [--backbone-epochs N] [--backbone-dir DIR] [--epochs 10] [--examples-per-user 1] [--json]
+                    [--backbone-epochs N] [--backbone-dir DIR] [--epochs 10] [--examples-per-user 1] [--lr 1e-4] [--json]
   Stage 0 + Stage 1 with a cold-item hold-out, the no-reconstruction ablation, and cold/warm
   Hit@1 over 20 candidates: encoder, texts_per_s, stage1_s_per_epoch, each loss term,
   latent_std, latent_std_no_recon, cold_hit1_20, cold_hit1_20_backbone, warm_hit1_20.
@@ -102,7 +101,7 @@ async function benchAlign(argv: string[]): Promise<number> {
   const run = await trainAlignment({
     dataset, baseSplit, seed, encoder, coldFraction, backboneName: values.backbone as string,
     backboneEpochs: intOption(values, 'backbone-epochs'), backboneDir: values['backbone-dir'] as string | undefined,
-    stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), progress: out.progress,
+    stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), stage1Lr: positiveNumber(values, 'lr'), progress: out.progress,
   });
   const warmIds = Int32Array.from({ length: dataset.numItems }, (_, i) => i + 1).filter((i) => !run.coldItems.has(i));
   const latent = run.stage1.itemLatent(warmIds);
