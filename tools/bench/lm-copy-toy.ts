@@ -4,7 +4,8 @@
  * random listed title, every title one added token. Prints the loss every 50 steps and the share
  * of fresh 4-title lists answered with a listed title.
  *
- * Usage: npx tsx tools/bench/lm-copy-toy.ts [titles=50] [steps=1000] [outDir=runs/lm-copy-toy]
+ * Usage: [MIMETIC=1] npx tsx tools/bench/lm-copy-toy.ts [titles=50] [steps=1000] [outDir=runs/lm-copy-toy]
+ * (MIMETIC=1: mimetic attention initialisation, see GPT2Spec.mimeticInit.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CONTEXT_MARK, PIECE_BREAK, loadCausalLM, pretrainLM } from '../../packages/llm-bridge/src/index';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const r = await pretrainLM({
     corpus, outDir, seed: 1, vocabSize: 300, addedTokens: titles, hidden: 64, layers: 2, heads: 4, maxPositions: 128, seqLen: 128,
-    batchSize: 32, steps, lr: 3e-3,
+    batchSize: 32, steps, lr: 3e-3, mimeticInit: process.env.MIMETIC === '1',
     onProgress: (e) => { if (!e.done && e.current % 50 === 0) console.log(`step ${e.current} loss ${Number(e.values?.loss).toFixed(4)}`); },
   });
   const lm = await loadCausalLM(outDir);

@@ -126,6 +126,8 @@ export interface Stage2PretrainOptions {
   bareLists?: number;
   /** One document per row at position 0 (see PretrainOptions.oneDocPerRow). */
   oneDocPerRow?: boolean;
+  /** Mimetic attention initialisation (see PretrainOptions.mimeticInit). */
+  mimeticInit?: boolean;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -155,7 +157,7 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const result = await pretrainLM({
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
-    oneDocPerRow: o.oneDocPerRow, checkpointDir: o.checkpointDir, onProgress: o.progress,
+    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

@@ -238,6 +238,20 @@ export interface GPT2Spec {
    * tokens start alike, so attention can pick "a title" with one direction before telling titles apart.
    */
   sharedInitRows?: [number, number];
+  /**
+   * Standard deviation of each of those rows around the shared mean (default 0.02, as every other
+   * weight). Copying a title means telling it apart from ~10^3 others through the tied
+   * embedding, so rows that start distinct (0.1) are copied far sooner than rows that start alike.
+   */
+  sharedInitSpread?: number;
+  /**
+   * Mimetic initialisation of attention (Trockman & Kolter, ICML 2023): in every head W_K = W_Q
+   * and W_O = W_V^T, so at the start W_Q·W_K^T and W_V·W_O are positive semi-definite, close to
+   * a multiple of the identity summed over heads. Heads then start out attending to positions
+   * that resemble the query and copying what they attend to, the two halves of in-context
+   * retrieval, instead of having to discover both at once behind a long loss plateau.
+   */
+  mimeticInit?: boolean;
 }
 
 type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
@@ -373,6 +387,28 @@ export function gpt2ParameterShapes(s: GPT2Spec): Record<string, number[]> {
   return out;
 }
 
+/** Default initial spread of added (title) token rows around their shared mean. */
+const ADDED_TOKEN_SPREAD = 0.1;
+
+/** Scale of W_V·W_O at a mimetic initialisation (≈ γ·I summed over heads). */
+const MIMETIC_OV = 0.5;
+
+/**
+ * Rewrites a c_attn weight [H, 3H] (columns Q | K | V) in place: Q and V columns drawn with
+ * std 1/√H so that W_Q·W_Q^T ≈ I summed over heads, and K = Q.
+ */
+function mimeticQKV(w: Float32Array, H: number, rng: Rng): void {
+  const std = 1 / Math.sqrt(H);
+  for (let i = 0; i < H; i++) {
+    const row = i * 3 * H;
+    for (let j = 0; j < H; j++) {
+      w[row + j] = rng.normal() * std;
+      w[row + H + j] = w[row + j];
+      w[row + 2 * H + j] = rng.normal() * std;
+    }
+  }
+}
+
 /**
  * A GPT-2 whose weights are `tf.Variable`s, for pretraining. `toHF()` gives the tensors
  * `loadCausalLM` reads back with the same logits.
@@ -394,7 +430,14 @@ export class TrainableGPT2 {
         if (name === 'wte.weight' && spec.sharedInitRows) {
           const [a, b] = spec.sharedInitRows;
           const mean = Float32Array.from({ length: H }, () => rng.normal() * std);
-          for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] += mean[j];
+          const k = (spec.sharedInitSpread ?? std) / std;
+          for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] = data[r * H + j] * k + mean[j];
+        }
+        if (spec.mimeticInit && name.endsWith('attn.c_attn.weight')) mimeticQKV(data, H, rng);
+        if (spec.mimeticInit && name.endsWith('attn.c_proj.weight')) {
+          const qkv = this.params.get(name.replace('c_proj', 'c_attn'))!.dataSync() as Float32Array;
+          // W_O[r, c] = W_V[c, r] · γ: W_V·W_O = γ·W_V·W_V^T, block by block per head.
+          for (let r = 0; r < H; r++) for (let c = 0; c < H; c++) data[r * H + c] = MIMETIC_OV * qkv[c * 3 * H + 2 * H + r];
         }
       }
       this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `pretrain/${name}/${rng.nextUint32()}`)));
@@ -566,6 +609,10 @@ export interface PretrainOptions {
    * packed). Batches are cut to their longest row, so short documents stay cheap.
    */
   oneDocPerRow?: boolean;
+  /** Mimetic initialisation of attention (see `GPT2Spec.mimeticInit`; default false). */
+  mimeticInit?: boolean;
+  /** Initial spread of the added tokens' rows around their shared mean (see `GPT2Spec.sharedInitSpread`; default 0.1). */
+  addedTokenSpread?: number;
   batchSize?: number;
   /** Optimizer steps (default 1000). */
   steps?: number;
@@ -737,7 +784,8 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
 
   const spec: GPT2Spec = {
     vocabSize: V, hidden: options.hidden ?? 128, layers: options.layers ?? 4, heads: options.heads ?? 4, maxPositions, eosTokenId: eos,
-    ...(added > 0 ? { sharedInitRows: [V - added, V] as [number, number] } : {}),
+    ...(added > 0 ? { sharedInitRows: [V - added, V] as [number, number], sharedInitSpread: options.addedTokenSpread ?? ADDED_TOKEN_SPREAD } : {}),
+    ...(options.mimeticInit ? { mimeticInit: true } : {}),
   };
   const model = new TrainableGPT2(spec, seed);
   const shapes = gpt2ParameterShapes(spec);

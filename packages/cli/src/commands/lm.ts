@@ -20,7 +20,10 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   item title one token of the trained tokenizer (a title is then copied as a single token).
   --bare-lists F writes a share F of the list documents without the prompt's wording (short
   contexts, where copying is found sooner); --lists-only leaves the item texts out; --doc-rows
-  starts every document at position 0 of its own row (as a Stage 2 prompt) instead of packing.`;
+  starts every document at position 0 of its own row (as a Stage 2 prompt) instead of packing.
+  --mimetic-init starts every attention head with W_K = W_Q and W_O = W_V^T (attend to what
+  resembles the query, copy what is attended: Trockman & Kolter 2023), which shortens the plateau
+  before the LM learns to copy from a list.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -52,7 +55,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     documents: { type: 'string' }, 'list-answer': { type: 'string', default: 'random' },
     'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
     'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
-    'doc-rows': { type: 'boolean', default: false },
+    'doc-rows': { type: 'boolean', default: false }, 'mimetic-init': { type: 'boolean', default: false },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -94,7 +97,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
     maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
-    checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
+    mimeticInit: !!values['mimetic-init'], checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number } | undefined;
   if (titles.length >= 10) {

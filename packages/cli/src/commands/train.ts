@@ -42,7 +42,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
     --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
-    as the prompt does). These defaults are the best measured so far (BENCHMARKS.md).
+    as the prompt does) --lm-no-mimetic-init (by default attention starts with W_K = W_Q and
+    W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner). These
+    defaults are the best measured so far (BENCHMARKS.md).
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
 export const TRAIN_OPTIONS = {
@@ -78,6 +80,7 @@ export const TRAIN_OPTIONS = {
   'lm-no-title-tokens': { type: 'boolean' as const, default: false },
   'lm-bare-lists': { type: 'string' as const },
   'lm-packed-rows': { type: 'boolean' as const, default: false },
+  'lm-no-mimetic-init': { type: 'boolean' as const, default: false },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
@@ -127,6 +130,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const listAnswer = choiceOption(values, 'lm-list-answer', ['marker', 'random'] as const);
   const bareLists = shareOption(values, 'lm-bare-lists', 0.5)!;
   const oneDocPerRow = !values['lm-packed-rows'];
+  const mimeticInit = !values['lm-no-mimetic-init'];
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -199,7 +203,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -208,7 +212,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow,
+              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit,
             },
           },
         });
