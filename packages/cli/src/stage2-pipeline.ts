@@ -128,6 +128,8 @@ export interface Stage2PretrainOptions {
   oneDocPerRow?: boolean;
   /** Mimetic attention initialisation (see PretrainOptions.mimeticInit). */
   mimeticInit?: boolean;
+  /** Length curriculum (see PretrainOptions.curriculum). */
+  curriculum?: number;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -157,7 +159,7 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const result = await pretrainLM({
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
-    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, checkpointDir: o.checkpointDir, onProgress: o.progress,
+    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

@@ -11,7 +11,7 @@ import { selectBackend } from '@allmrec/core';
 import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
 import { trainByteLevelBPE } from './bpe-trainer';
 import {
-  CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
+  CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, curriculumPool, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
 } from './pretrain';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { HFTokenizer } from './tokenizer';
@@ -114,6 +114,14 @@ test('mimetic initialisation: W_K = W_Q, and W_V·W_O is close to a positive mul
     expect(l.kqDiff).toBeGreaterThan(0.01);
     expect(Math.abs(l.diag)).toBeLessThan(0.01);
   }
+});
+
+test('length curriculum: batches start from the shortest quarter of the rows and reach all of them at the set share', () => {
+  const pools = [0, 100, 250, 450, 500, 900].map((step) => curriculumPool(step, 1000, 0.5, 400, 16));
+  expect(pools).toEqual([100, 160, 250, 370, 400, 400]);
+  expect(curriculumPool(0, 1000, 0, 400, 16)).toBe(400);
+  expect(curriculumPool(0, 1000, 0.5, 40, 16)).toBe(16); // never fewer than one batch
+  expect(curriculumPool(0, 1000, 0.5, 8, 16)).toBe(8);
 });
 
 test('corpus documents follow renderPrompt token boundaries, with slots', () => {

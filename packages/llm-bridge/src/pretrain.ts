@@ -387,6 +387,20 @@ export function gpt2ParameterShapes(s: GPT2Spec): Record<string, number[]> {
   return out;
 }
 
+/** Share of the (shortest) training rows a length curriculum starts from. */
+const CURRICULUM_START = 0.25;
+
+/**
+ * How many of the shortest `rows` a batch at `step` draws from under a length curriculum that
+ * grows linearly from {@link CURRICULUM_START} of them to all over the first `curriculum` share
+ * of `steps` (never fewer than one batch).
+ */
+export function curriculumPool(step: number, steps: number, curriculum: number, rows: number, batchSize: number): number {
+  if (curriculum <= 0) return rows;
+  const share = CURRICULUM_START + (1 - CURRICULUM_START) * Math.min(1, step / (curriculum * steps));
+  return Math.min(rows, Math.max(batchSize, Math.ceil(share * rows)));
+}
+
 /** Default initial spread of added (title) token rows around their shared mean. */
 const ADDED_TOKEN_SPREAD = 0.1;
 
@@ -611,6 +625,13 @@ export interface PretrainOptions {
   oneDocPerRow?: boolean;
   /** Mimetic initialisation of attention (see `GPT2Spec.mimeticInit`; default false). */
   mimeticInit?: boolean;
+  /**
+   * Length curriculum: a share in [0, 1) of the steps over which batches grow from the shortest
+   * quarter of the training rows to all of them (default 0: every row from the start). Copying
+   * from a list is learned within a few hundred steps on short lists, and then carries over to
+   * long ones, which on their own stay on the no-copy plateau.
+   */
+  curriculum?: number;
   /** Initial spread of the added tokens' rows around their shared mean (see `GPT2Spec.sharedInitSpread`; default 0.1). */
   addedTokenSpread?: number;
   batchSize?: number;
@@ -793,7 +814,10 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
   const names = [...model.params.keys()];
   const vars = names.map((n) => model.params.get(n)!);
   let start = 0;
-  const runKey = JSON.stringify({ spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length, oneDocPerRow: !!options.oneDocPerRow });
+  const runKey = JSON.stringify({
+    spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length, oneDocPerRow: !!options.oneDocPerRow,
+    ...(options.curriculum ? { curriculum: options.curriculum } : {}),
+  });
   if (options.checkpointDir && isArtifact(options.checkpointDir)) {
     const art = await readArtifact(options.checkpointDir, { expectKind: CHECKPOINT_KIND });
     if (art.config.runKey !== runKey) throw new Error(`pretrainLM: the checkpoint in ${options.checkpointDir} belongs to another run; remove it or use another directory`);
@@ -818,6 +842,12 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     await writeArtifact(options.checkpointDir!, { kind: CHECKPOINT_KIND, config: { runKey, step, adamT: st.t }, tensors });
   };
 
+  const curriculum = options.curriculum ?? 0;
+  if (!(curriculum >= 0 && curriculum < 1)) throw new RangeError(`pretrainLM: curriculum must be in [0, 1), got ${curriculum}`);
+  // Rows by length (stable), so the pool of the shortest rows is a prefix.
+  const byLength = Int32Array.from(train.lengths.map((_, i) => i)).sort((a, b) => train.lengths[a] - train.lengths[b] || a - b);
+  const poolSize = (step: number) => curriculumPool(step, steps, curriculum, byLength.length, batchSize);
+
   const recent: number[] = [];
   const trainStart = performance.now();
   let step = start;
@@ -825,7 +855,8 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     while (step < steps) {
       if (options.maxSeconds !== undefined && (performance.now() - trainStart) / 1000 >= options.maxSeconds) break;
       const rng = new Rng(seed).fork(`batch:${step}`);
-      const idx = Array.from({ length: batchSize }, () => rng.int(train.inputs.length));
+      const pool = poolSize(step);
+      const idx = Array.from({ length: batchSize }, () => (curriculum === 0 ? rng.int(train.inputs.length) : byLength[rng.int(pool)]));
       const b = batchOf(train, idx, T);
       const rate = step < warmup ? lr * (step + 1) / warmup
         : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));

@@ -14,6 +14,9 @@ import {
   readRunMeta, recordDataOptions, stage2Sources, writeRunMeta,
 } from '../stage2-pipeline';
 
+/** Default share of the LM steps over which the length curriculum grows (see PretrainOptions.curriculum). */
+const LM_CURRICULUM = 0.5;
+
 export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR [--llm DIR|hub-name] [--seed S]
               [--backbone-epochs N] [--stage1-epochs N] [--stage2-epochs N] [--max-users N]
               [--history 10] [--candidates 20] [--lm-steps N] [--lm-max-seconds S] [--encoder use-lite] [--json]
@@ -43,7 +46,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
     as the prompt does) --lm-no-mimetic-init (by default attention starts with W_K = W_Q and
-    W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner). These
+    W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner)
+    --lm-curriculum F (batches grow from the shortest quarter of the documents to all of them over
+    the first share F of the steps; default ${LM_CURRICULUM}; 0 = off). These
     defaults are the best measured so far (BENCHMARKS.md).
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
@@ -81,6 +86,7 @@ export const TRAIN_OPTIONS = {
   'lm-bare-lists': { type: 'string' as const },
   'lm-packed-rows': { type: 'boolean' as const, default: false },
   'lm-no-mimetic-init': { type: 'boolean' as const, default: false },
+  'lm-curriculum': { type: 'string' as const },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
@@ -131,6 +137,8 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const bareLists = shareOption(values, 'lm-bare-lists', 0.5)!;
   const oneDocPerRow = !values['lm-packed-rows'];
   const mimeticInit = !values['lm-no-mimetic-init'];
+  const curriculum = shareOption(values, 'lm-curriculum', LM_CURRICULUM)!;
+  if (curriculum >= 1) throw new UsageError('--lm-curriculum must be below 1');
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -203,7 +211,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -212,7 +220,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit,
+              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum,
             },
           },
         });
