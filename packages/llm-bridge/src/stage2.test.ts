@@ -12,7 +12,7 @@ import { buildEvalSet, getProtocol } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import { loadCausalLMSync } from './checkpoint';
 import { OnnxCausalLM } from './onnx/onnx-lm';
-import { TEMPLATES } from './prompt';
+import { TEMPLATES, renderPrompt } from './prompt';
 import { Stage2Model, type Stage2Example, type Stage2Sources } from './stage2';
 import { writeTinyCheckpoint } from './tiny';
 import type { TransformerLM } from './transformer';
@@ -244,6 +244,23 @@ test('real tiny LM: evaluate and recommend run end to end', async () => {
   expect(rec.ranked.map((x) => x.item).sort()).toEqual([4, 5, 6]);
   for (let i = 1; i < rec.ranked.length; i++) expect(rec.ranked[i - 1].logProb).toBeGreaterThanOrEqual(rec.ranked[i].logProb);
   m.dispose();
+});
+
+test('generation stops at the context window of an LM whose positions the prompt nearly fills', async () => {
+  const ex: Stage2Example = { history: Int32Array.from([1, 2, 3]), candidates: Int32Array.from([4, 5, 6, 7]) };
+  const item = (id: number) => ({ id, title: TITLES[id] });
+  const promptLen = renderPrompt(lm.tokenizer, TEMPLATES.movies, [1, 2, 3].map(item), [4, 5, 6, 7].map(item), { placeholderId: 0 }).ids.length;
+  const short = loadCausalLMSync(writeTinyCheckpoint(path.join(tmp, 'lm-short'), { family: 'gpt2', seed: 5, hidden: 16, heads: 2, layers: 2, maxPositions: promptLen + 2 }));
+  // Asked for 20 new tokens, the LM itself refuses to run past its positions...
+  expect(() => tf.tidy(() => {
+    short.generate(short.embedTokens(tf.zeros([1, promptLen], 'int32') as tf.Tensor2D), tf.ones([1, promptLen]) as tf.Tensor2D, { maxNewTokens: 20 });
+  })).toThrow(/exceeds the model's/);
+  // ...so Stage 2 generates only into the 2 free positions.
+  const m = new Stage2Model(short, fakeSources(), { ...SMALL, maxNewTokens: 20 }, 6);
+  const [text] = await m.generateTexts([ex]);
+  m.dispose();
+  short.dispose();
+  expect(text.length).toBeGreaterThan(0);
 });
 
 test('evaluation and recommend on onnxruntime give the tfjs results', async () => {

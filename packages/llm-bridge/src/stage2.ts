@@ -443,7 +443,9 @@ export class Stage2Model {
    */
   async generateTexts(examples: Stage2Example[], userReps?: Float32Array, inference?: Stage2InferenceLM): Promise<string[]> {
     const inp = this.buildInputs(examples.map((e) => ({ history: e.history, candidates: e.candidates })), userReps);
-    const opts = { maxNewTokens: this.config.maxNewTokens, repetitionPenalty: this.config.repetitionPenalty, eosTokenId: this.eosId };
+    // Generation stops at the LM's context window (a prompt that fills it leaves room for a short answer only).
+    const room = Math.max(1, this.lm.config.maxPositions - inp.embeds.shape[1]);
+    const opts = { maxNewTokens: Math.min(this.config.maxNewTokens, room), repetitionPenalty: this.config.repetitionPenalty, eosTokenId: this.eosId };
     try {
       const gen = inference
         ? await inference.generate(inp.embeds.dataSync() as Float32Array, inp.embeds.shape[0], inp.embeds.shape[1], inp.mask.dataSync(), opts)

@@ -33,7 +33,7 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
 
   Prompt size: --history (items shown, default 10) and --candidates (default 20, the paper's) fix the
   longest prompt. The paper's 10 + 20 titles need ~400+ tokens, so the LM pretrained here gets
-  max positions = longest prompt + ${PROMPT_MARGIN} (for the answer) and trains on rows of that length
+  max positions = longest prompt + ${PROMPT_MARGIN} (room for a generated answer) and trains on rows of that length
   (--lm-seq-len to shorten them): fewer history items or candidates make pretraining and every
   Stage 2 step cheaper but leave the paper's setting; evaluation uses the same candidate count (the
   paper's protocol only with 20). A checkpoint given with --llm must have enough positions.
@@ -47,7 +47,7 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
     as the prompt does) --lm-no-mimetic-init (by default attention starts with W_K = W_Q and
     W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner)
-    --lm-curriculum F (batches grow from the shortest quarter of the documents to all of them over
+    --lm-curriculum F (batches grow from the shortest tenth of the documents to all of them over
     the first share F of the steps; default ${LM_CURRICULUM}; 0 = off). These
     defaults are the best measured so far (BENCHMARKS.md).
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
@@ -179,8 +179,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     let lm: CausalLM;
     const check = (m: CausalLM, what: string) => {
       const longest = longestPromptTokens(m.tokenizer, titles, template, trainRecord.history, trainRecord.candidates);
-      if (longest + PROMPT_MARGIN > m.config.maxPositions) {
-        throw new UsageError(`${what} has ${m.config.maxPositions} positions but the longest prompt (--history ${trainRecord.history}, --candidates ${trainRecord.candidates}) needs ${longest} + ${PROMPT_MARGIN}; lower --history / --candidates or use an LM with more positions`);
+      // The longest prompt with its target must fit; generation stops at the context window.
+      if (longest > m.config.maxPositions) {
+        throw new UsageError(`${what} has ${m.config.maxPositions} positions but the longest prompt with its answer (--history ${trainRecord.history}, --candidates ${trainRecord.candidates}) needs ${longest}; lower --history / --candidates or use an LM with more positions`);
       }
       return longest;
     };
