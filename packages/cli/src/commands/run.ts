@@ -30,7 +30,7 @@ export const SYNTHETIC_RUN_DEFAULTS: Record<string, string> = {
   'lm-hidden': '64',
   'lm-layers': '3',
   'lm-heads': '4',
-  'lm-steps': '600',
+  'lm-steps': '1000',
   'stage2-epochs': '2',
 };
 
