@@ -388,7 +388,7 @@ export function gpt2ParameterShapes(s: GPT2Spec): Record<string, number[]> {
 }
 
 /** Share of the (shortest) training rows a length curriculum starts from. */
-const CURRICULUM_START = 0.25;
+const CURRICULUM_START = 0.1;
 
 /**
  * How many of the shortest `rows` a batch at `step` draws from under a length curriculum that
@@ -398,7 +398,7 @@ const CURRICULUM_START = 0.25;
 export function curriculumPool(step: number, steps: number, curriculum: number, rows: number, batchSize: number): number {
   if (curriculum <= 0) return rows;
   const share = CURRICULUM_START + (1 - CURRICULUM_START) * Math.min(1, step / (curriculum * steps));
-  return Math.min(rows, Math.max(batchSize, Math.ceil(share * rows)));
+  return Math.min(rows, Math.max(batchSize, Math.ceil(share * rows - 1e-9)));
 }
 
 /** Default initial spread of added (title) token rows around their shared mean. */
@@ -627,7 +627,7 @@ export interface PretrainOptions {
   mimeticInit?: boolean;
   /**
    * Length curriculum: a share in [0, 1) of the steps over which batches grow from the shortest
-   * quarter of the training rows to all of them (default 0: every row from the start). Copying
+   * tenth of the training rows to all of them (default 0: every row from the start). Copying
    * from a list is learned within a few hundred steps on short lists, and then carries over to
    * long ones, which on their own stay on the no-copy plateau.
    */

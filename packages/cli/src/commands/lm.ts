@@ -24,7 +24,7 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   --mimetic-init starts every attention head with W_K = W_Q and W_O = W_V^T (attend to what
   resembles the query, copy what is attended: Trockman & Kolter 2023), which shortens the plateau
   before the LM learns to copy from a list. --curriculum F (with --doc-rows) grows batches from the
-  shortest quarter of the documents to all of them over the first share F of the steps.`;
+  shortest tenth of the documents to all of them over the first share F of the steps.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
