@@ -130,6 +130,8 @@ export interface Stage2PretrainOptions {
   mimeticInit?: boolean;
   /** Length curriculum (see PretrainOptions.curriculum). */
   curriculum?: number;
+  /** Sinusoidal initial position table (see PretrainOptions.sinusoidalPositions). */
+  sinusoidalPositions?: boolean;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -159,7 +161,7 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const result = await pretrainLM({
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
-    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, checkpointDir: o.checkpointDir, onProgress: o.progress,
+    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, sinusoidalPositions: o.sinusoidalPositions, checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

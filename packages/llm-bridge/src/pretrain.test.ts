@@ -116,6 +116,24 @@ test('mimetic initialisation: W_K = W_Q, and W_V·W_O is close to a positive mul
   }
 });
 
+test('sinusoidal positions: row p is 0.1·(sin, cos)(p·10000^(-2i/H)), so nearby positions start alike', () => {
+  const H = 16;
+  const m = new TrainableGPT2({ vocabSize: 50, hidden: H, layers: 1, heads: 2, maxPositions: 64, eosTokenId: 49, sinusoidalPositions: true }, 5);
+  const wpe = m.params.get('wpe.weight')!.dataSync() as Float32Array;
+  expect(wpe[3 * H + 0]).toBeCloseTo(0.1 * Math.sin(3), 6);
+  expect(wpe[3 * H + 1]).toBeCloseTo(0.1 * Math.cos(3), 6);
+  expect(wpe[5 * H + 4]).toBeCloseTo(0.1 * Math.sin(5 * Math.pow(10000, -4 / H)), 6);
+  const dot = (a: number, b: number) => { let d = 0; for (let j = 0; j < H; j++) d += wpe[a * H + j] * wpe[b * H + j]; return d; };
+  // Similarity falls over the nearest positions and stays below the neighbour's further out.
+  expect(dot(30, 29)).toBeGreaterThan(dot(30, 28));
+  expect(dot(30, 28)).toBeGreaterThan(dot(30, 27));
+  for (const far of [20, 15, 5]) expect(dot(30, 29)).toBeGreaterThan(dot(30, far));
+  m.dispose();
+  const plain = new TrainableGPT2({ vocabSize: 50, hidden: H, layers: 1, heads: 2, maxPositions: 64, eosTokenId: 49 }, 5);
+  expect(Math.abs((plain.params.get('wpe.weight')!.dataSync() as Float32Array)[3 * H + 1])).toBeLessThan(0.06);
+  plain.dispose();
+});
+
 test('length curriculum: batches start from the shortest tenth of the rows and reach all of them at the set share', () => {
   const pools = [0, 100, 250, 450, 500, 900].map((step) => curriculumPool(step, 1000, 0.5, 400, 16));
   expect(pools).toEqual([40, 112, 220, 364, 400, 400]);

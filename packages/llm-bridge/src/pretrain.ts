@@ -252,6 +252,13 @@ export interface GPT2Spec {
    * retrieval, instead of having to discover both at once behind a long loss plateau.
    */
   mimeticInit?: boolean;
+  /**
+   * Initialise the (learned) position table with sinusoids (Vaswani et al. 2017) of amplitude
+   * 0.1 instead of small noise. Nearby positions then start out similar, so a head with
+   * W_Q·W_K^T ≈ I (mimetic) begins with a bias towards recent tokens, e.g. from a slot to the
+   * title just before it.
+   */
+  sinusoidalPositions?: boolean;
 }
 
 type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
@@ -404,6 +411,20 @@ export function curriculumPool(step: number, steps: number, curriculum: number, 
 /** Default initial spread of added (title) token rows around their shared mean. */
 const ADDED_TOKEN_SPREAD = 0.1;
 
+/** Amplitude of a sinusoidal position table (title rows have norm ≈ 0.1·√H, these ≈ 0.1·√(H/2)). */
+const SINUSOID_AMPLITUDE = 0.1;
+
+/** Fills a [positions, H] table in place: row p = a·(sin(p·ω_0), cos(p·ω_0), sin(p·ω_1), ...), ω_i = 10000^(-2i/H). */
+function sinusoids(w: Float32Array, positions: number, H: number, a: number): void {
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < H / 2; i++) {
+      const angle = p * Math.pow(10000, (-2 * i) / H);
+      w[p * H + 2 * i] = a * Math.sin(angle);
+      w[p * H + 2 * i + 1] = a * Math.cos(angle);
+    }
+  }
+}
+
 /** Scale of W_V·W_O at a mimetic initialisation (≈ γ·I summed over heads). */
 const MIMETIC_OV = 0.5;
 
@@ -447,6 +468,7 @@ export class TrainableGPT2 {
           const k = (spec.sharedInitSpread ?? std) / std;
           for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] = data[r * H + j] * k + mean[j];
         }
+        if (spec.sinusoidalPositions && name === 'wpe.weight') sinusoids(data, shape[0], H, SINUSOID_AMPLITUDE);
         if (spec.mimeticInit && name.endsWith('attn.c_attn.weight')) mimeticQKV(data, H, rng);
         if (spec.mimeticInit && name.endsWith('attn.c_proj.weight')) {
           const qkv = this.params.get(name.replace('c_proj', 'c_attn'))!.dataSync() as Float32Array;
@@ -632,6 +654,8 @@ export interface PretrainOptions {
    * long ones, which on their own stay on the no-copy plateau.
    */
   curriculum?: number;
+  /** Sinusoidal initial position table (see `GPT2Spec.sinusoidalPositions`; default false). */
+  sinusoidalPositions?: boolean;
   /** Initial spread of the added tokens' rows around their shared mean (see `GPT2Spec.sharedInitSpread`; default 0.1). */
   addedTokenSpread?: number;
   batchSize?: number;
@@ -807,6 +831,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     vocabSize: V, hidden: options.hidden ?? 128, layers: options.layers ?? 4, heads: options.heads ?? 4, maxPositions, eosTokenId: eos,
     ...(added > 0 ? { sharedInitRows: [V - added, V] as [number, number], sharedInitSpread: options.addedTokenSpread ?? ADDED_TOKEN_SPREAD } : {}),
     ...(options.mimeticInit ? { mimeticInit: true } : {}),
+    ...(options.sinusoidalPositions ? { sinusoidalPositions: true } : {}),
   };
   const model = new TrainableGPT2(spec, seed);
   const shapes = gpt2ParameterShapes(spec);

@@ -24,7 +24,8 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   --mimetic-init starts every attention head with W_K = W_Q and W_O = W_V^T (attend to what
   resembles the query, copy what is attended: Trockman & Kolter 2023), which shortens the plateau
   before the LM learns to copy from a list. --curriculum F (with --doc-rows) grows batches from the
-  shortest tenth of the documents to all of them over the first share F of the steps.`;
+  shortest tenth of the documents to all of them over the first share F of the steps.
+  --sinusoidal-positions starts the position table as sinusoids (nearby positions alike).`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -57,7 +58,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
     'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
     'doc-rows': { type: 'boolean', default: false }, 'mimetic-init': { type: 'boolean', default: false },
-    curriculum: { type: 'string' },
+    curriculum: { type: 'string' }, 'sinusoidal-positions': { type: 'boolean', default: false },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -99,7 +100,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
     maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
-    mimeticInit: !!values['mimetic-init'], curriculum: shareOption(values, 'curriculum'), checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
+    mimeticInit: !!values['mimetic-init'], curriculum: shareOption(values, 'curriculum'),
+    sinusoidalPositions: !!values['sinusoidal-positions'], checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number } | undefined;
   if (titles.length >= 10) {

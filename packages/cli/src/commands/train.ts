@@ -48,7 +48,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     as the prompt does) --lm-no-mimetic-init (by default attention starts with W_K = W_Q and
     W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner)
     --lm-curriculum F (batches grow from the shortest tenth of the documents to all of them over
-    the first share F of the steps; default ${LM_CURRICULUM}; 0 = off). These
+    the first share F of the steps; default ${LM_CURRICULUM}; 0 = off) --lm-sinusoidal-positions
+    (start the position table as sinusoids: the first LM to retrieve the marked title above chance,
+    BENCHMARKS.md). These
     defaults are the best measured so far (BENCHMARKS.md).
   Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
 
@@ -87,6 +89,7 @@ export const TRAIN_OPTIONS = {
   'lm-packed-rows': { type: 'boolean' as const, default: false },
   'lm-no-mimetic-init': { type: 'boolean' as const, default: false },
   'lm-curriculum': { type: 'string' as const },
+  'lm-sinusoidal-positions': { type: 'boolean' as const, default: false },
 };
 
 export type StageName = 'backbone' | 'stage1' | 'lm' | 'stage2';
@@ -137,6 +140,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const bareLists = shareOption(values, 'lm-bare-lists', 0.5)!;
   const oneDocPerRow = !values['lm-packed-rows'];
   const mimeticInit = !values['lm-no-mimetic-init'];
+  const sinusoidalPositions = !!values['lm-sinusoidal-positions'];
   const curriculum = shareOption(values, 'lm-curriculum', LM_CURRICULUM)!;
   if (curriculum >= 1) throw new UsageError('--lm-curriculum must be below 1');
   const offline = values.offline ? true : undefined;
@@ -212,7 +216,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, sinusoidalPositions, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -221,7 +225,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum,
+              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, sinusoidalPositions,
             },
           },
         });
