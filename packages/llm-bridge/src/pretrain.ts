@@ -869,9 +869,10 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
 
   const curriculum = options.curriculum ?? 0;
   if (!(curriculum >= 0 && curriculum < 1)) throw new RangeError(`pretrainLM: curriculum must be in [0, 1), got ${curriculum}`);
-  // Rows by length (stable), so the pool of the shortest rows is a prefix.
-  const byLength = Int32Array.from(train.lengths.map((_, i) => i)).sort((a, b) => train.lengths[a] - train.lengths[b] || a - b);
-  const poolSize = (step: number) => curriculumPool(step, steps, curriculum, byLength.length, batchSize);
+  // Under a curriculum: rows by length (stable), so the pool of the shortest rows is a prefix.
+  const byLength = curriculum > 0
+    ? Int32Array.from(train.lengths.map((_, i) => i)).sort((a, b) => train.lengths[a] - train.lengths[b] || a - b)
+    : undefined;
 
   const recent: number[] = [];
   const trainStart = performance.now();
@@ -880,8 +881,8 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     while (step < steps) {
       if (options.maxSeconds !== undefined && (performance.now() - trainStart) / 1000 >= options.maxSeconds) break;
       const rng = new Rng(seed).fork(`batch:${step}`);
-      const pool = poolSize(step);
-      const idx = Array.from({ length: batchSize }, () => (curriculum === 0 ? rng.int(train.inputs.length) : byLength[rng.int(pool)]));
+      const pool = byLength ? curriculumPool(step, steps, curriculum, byLength.length, batchSize) : train.inputs.length;
+      const idx = Array.from({ length: batchSize }, () => (byLength ? byLength[rng.int(pool)] : rng.int(pool)));
       const b = batchOf(train, idx, T);
       const rate = step < warmup ? lr * (step + 1) / warmup
         : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));
