@@ -67,6 +67,13 @@ export function shareOption(values: Record<string, unknown>, name: string, fallb
   return v;
 }
 
+/** A share option in [0, 1) (e.g. the part of training a schedule spans). */
+export function fractionOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
+  const v = numberOption(values, name, fallback);
+  if (v !== undefined && !(v >= 0 && v < 1)) throw new UsageError(`--${name} must be at least 0 and below 1`);
+  return v;
+}
+
 /** A string option that must be one of `choices`. */
 export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T {
   const v = values[name] as T;

@@ -22,4 +22,8 @@ test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen Causal
   expect(lm.hiddenSize).toBe(16);
   lm.dispose();
   expect((await run(['lm', 'pretrain', '--synthetic-users', '40'])).code).toBe(2);
+  // A curriculum spanning all steps (1) is a usage error that names the flag, before any work.
+  const bad = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--curriculum', '1']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--curriculum must be at least 0 and below 1');
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -66,6 +66,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   if (tokenizer !== 'train' && tokenizer !== 'gpt2') throw new UsageError('--tokenizer must be "train" or "gpt2"');
   if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
   const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker'] as const);
+  const curriculum = fractionOption(values, 'curriculum');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
     listCandidates: rangeOption(values, 'list-candidates', LIST_SIZES.listCandidates, 2),
@@ -100,7 +101,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
     maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
-    mimeticInit: !!values['mimetic-init'], curriculum: shareOption(values, 'curriculum'),
+    mimeticInit: !!values['mimetic-init'], curriculum,
     sinusoidalPositions: !!values['sinusoidal-positions'], checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number } | undefined;

@@ -4,7 +4,7 @@ import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -136,13 +136,16 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
   }
   const llm = values.llm as string | undefined;
-  const listAnswer = choiceOption(values, 'lm-list-answer', ['marker', 'random'] as const);
-  const bareLists = shareOption(values, 'lm-bare-lists', 0.5)!;
-  const oneDocPerRow = !values['lm-packed-rows'];
-  const mimeticInit = !values['lm-no-mimetic-init'];
-  const sinusoidalPositions = !!values['lm-sinusoidal-positions'];
-  const curriculum = shareOption(values, 'lm-curriculum', LM_CURRICULUM)!;
-  if (curriculum >= 1) throw new UsageError('--lm-curriculum must be below 1');
+  // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
+  const lmRecipe = {
+    listAnswer: choiceOption(values, 'lm-list-answer', ['marker', 'random'] as const),
+    titleTokens: !values['lm-no-title-tokens'],
+    bareLists: shareOption(values, 'lm-bare-lists', 0.5)!,
+    oneDocPerRow: !values['lm-packed-rows'],
+    mimeticInit: !values['lm-no-mimetic-init'],
+    curriculum: fractionOption(values, 'lm-curriculum', LM_CURRICULUM)!,
+    sinusoidalPositions: !!values['lm-sinusoidal-positions'],
+  };
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -216,7 +219,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
           batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
-          documents: intOption(values, 'lm-documents'), listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, sinusoidalPositions, checkpointDir: p.lmCheckpoint, progress: out.progress,
+          documents: intOption(values, 'lm-documents'), ...lmRecipe, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
         await save({
@@ -225,7 +228,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              listAnswer, titleTokens: !values['lm-no-title-tokens'], bareLists, oneDocPerRow, mimeticInit, curriculum, sinusoidalPositions,
+              ...lmRecipe,
             },
           },
         });
@@ -235,11 +238,11 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       if (meta.lm.pretrain && meta.lm.pretrain.listCopy === undefined) {
         // What the frozen LM can do before Stage 2: answer fresh list documents of the Stage 2 size.
         const acc = listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
-          seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: listAnswer,
+          seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: lmRecipe.listAnswer,
           listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
         });
         await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate } } } });
-        out.log(`LM check on ${acc.documents} list documents of the Stage 2 size: ${Math.round(acc.validRate * 100)}% answer a listed title, ${Math.round(acc.exactRate * 100)}% ${listAnswer === 'marker' ? 'the marked one' : 'exactly a listed title'}`);
+        out.log(`LM check on ${acc.documents} list documents of the Stage 2 size: ${Math.round(acc.validRate * 100)}% answer a listed title, ${Math.round(acc.exactRate * 100)}% ${lmRecipe.listAnswer === 'marker' ? 'the marked one' : 'exactly a listed title'}`);
       }
     }
     const longest = check(lm, 'the LM');
