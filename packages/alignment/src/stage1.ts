@@ -32,6 +32,7 @@ import {
   type LeaveOneOutSplit, type ProgressListener,
 } from '@allmrec/core';
 import type { CFBackbone } from '@allmrec/cf-backbones';
+import { fitInitialParameters } from './stage1-init';
 
 /** Hyper-parameters; defaults are the A-LLMRec reference values. */
 export interface Stage1Config {
@@ -66,6 +67,23 @@ export interface Stage1Config {
    * per epoch) leave the autoencoders under-trained with it.
    */
   examplesPerUser: number;
+  /**
+   * How the weights start (default 'pytorch'):
+   * - 'pytorch': every linear layer as PyTorch's nn.Linear default, U(±1/sqrt(fan_in)) (the reference).
+   * - 'fitted': W1 drawn the same way, everything else fitted in closed form on the items training
+   *   may use (never the excluded/cold ones): b1 centres enc_I's pre-activations; dec_I is the
+   *   least-squares inverse of enc_I, so dec_I(enc_I(E_i)) ≈ E_i and the warm scores start at the
+   *   backbone's; enc_T is the ridge regression of enc_I's pre-activations on Q_i, so enc_T(Q_i)
+   *   starts matched to enc_I(E_i) (a linear text-to-CF predictor for cold items); dec_T is the
+   *   least-squares inverse of enc_T. Training (and its losses) is unchanged.
+   */
+  init: 'pytorch' | 'fitted';
+  /**
+   * Ridge of the 'fitted' text-to-latent regression, relative to the mean diagonal of the centred
+   * QᵀQ (default 0.1). Larger values shrink enc_T towards the mean latent (safer for cold items,
+   * looser match on warm ones). Unused with init 'pytorch'.
+   */
+  initTextRidge: number;
 }
 
 /** Defaults of everything except the two dimensions that come from the data. */
@@ -82,6 +100,8 @@ export const STAGE1_DEFAULTS: Omit<Stage1Config, 'itemDim' | 'textDim'> = {
   reconstruction: true,
   matching: true,
   examplesPerUser: 1,
+  init: 'pytorch',
+  initTextRidge: 0.1,
 };
 
 /** The artifact kind of a saved Stage 1 model. */
@@ -253,6 +273,8 @@ export interface Stage1FitResult {
   trainSeconds: number;
   /** Epoch training resumed from (0 when it started fresh). */
   resumedFrom: number;
+  /** init 'fitted': the factor the least-squares dec_I was scaled by (see Stage1Config.init); absent otherwise or when resumed. */
+  initDecoderScale?: number;
 }
 
 interface TrainingSet {
@@ -293,6 +315,8 @@ export class Stage1Alignment {
     if (!Number.isInteger(c.examplesPerUser) || c.examplesPerUser < 0) {
       throw new RangeError(`Stage1Alignment: examplesPerUser must be 0 (all) or a positive integer, got ${c.examplesPerUser}`);
     }
+    if (c.init !== 'pytorch' && c.init !== 'fitted') throw new RangeError(`Stage1Alignment: init must be 'pytorch' or 'fitted', got ${c.init}`);
+    if (!(c.initTextRidge > 0)) throw new RangeError(`Stage1Alignment: initTextRidge must be positive, got ${c.initTextRidge}`);
   }
 
   /** True once trained or loaded: enc_I is frozen and `fit` refuses to run again. */
@@ -403,7 +427,12 @@ export class Stage1Alignment {
     if (options.checkpointDir && isArtifact(options.checkpointDir)) {
       resumed = await this.resume(options.checkpointDir, seed, numItems, adam, history);
     }
-    if (resumed === 0) this.setWeights(initialParameters(c, new Rng(seed).fork('init')));
+    let initDecoderScale: number | undefined;
+    if (resumed === 0) {
+      const start = this.startingWeights(seed, Eall, textEmbeddings, numItems, exclude, data);
+      this.setWeights(start.weights);
+      initDecoderScale = start.decoderScale;
+    }
     const params = this.requireParams();
     const trained = trainedNames(c);
     const varList = trained.map((n) => params.get(n)!);
@@ -466,7 +495,26 @@ export class Stage1Alignment {
       adam.dispose();
     }
     this.isFrozen = true;
-    return { epochs: history, trainUsers: data.users, stepsPerEpoch, trainSeconds: (performance.now() - t0) / 1000, resumedFrom: resumed };
+    return { epochs: history, trainUsers: data.users, stepsPerEpoch, trainSeconds: (performance.now() - t0) / 1000, resumedFrom: resumed, ...(initDecoderScale !== undefined ? { initDecoderScale } : {}) };
+  }
+
+  /** Initial weights under `config.init` ('fitted' reads the items and examples training may use). */
+  private startingWeights(
+    seed: number, Eall: Float32Array, Qall: Float32Array, numItems: number, exclude: ReadonlySet<number>, data: TrainingSet,
+  ): { weights: Map<string, Float32Array>; decoderScale?: number } {
+    const c = this.config;
+    const w = initialParameters(c, new Rng(seed).fork('init'));
+    if (c.init !== 'fitted') return { weights: w };
+    const ids: number[] = [];
+    const row = new Int32Array(numItems + 1).fill(-1);
+    for (let i = 1; i <= numItems; i++) if (!exclude.has(i)) row[i] = ids.push(i) - 1;
+    // One seeded negative per example, drawn as training draws them.
+    const rng = new Rng(seed).fork('init:negatives');
+    const neg = Int32Array.from({ length: data.users }, (_, u) => row[sampleNegative(rng, numItems, data.seen[u], exclude)]);
+    const decoderScale = fitInitialParameters(w, gatherRows(Eall, c.itemDim, ids), gatherRows(Qall, c.textDim, ids),
+      { n: ids.length, d: c.itemDim, t: c.textDim, k: c.latentDim }, c.initTextRidge,
+      { X: data.X, pos: Array.from(data.pos, (i) => row[i]), neg, alpha: c.reconstruction ? c.alpha : 0 });
+    return { weights: w, decoderScale };
   }
 
   /** (x_u, positive, seen items) per usable user; x_u computed once (the backbone is frozen). */
@@ -514,8 +562,10 @@ export class Stage1Alignment {
     const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
     const cfg = art.config as { config: Stage1Config; numItems: number; seed: number; epoch: number; adamSteps: Record<string, number>; history: Stage1EpochStats[] };
     const { epochs: _a, ...mine } = this.config;
-    const { epochs: _b, ...theirs } = cfg.config;
-    if (cfg.seed !== seed || cfg.numItems !== numItems || JSON.stringify(mine) !== JSON.stringify(theirs)) {
+    const { epochs: _b, ...theirs } = savedConfig(cfg.config);
+    const same = Object.keys(mine).length === Object.keys(theirs).length
+      && Object.entries(mine).every(([k, v]) => (theirs as Record<string, unknown>)[k] === v);
+    if (cfg.seed !== seed || cfg.numItems !== numItems || !same) {
       throw new Error(`Stage1Alignment: checkpoint in ${dir} was written for another run (seed ${cfg.seed}, ${cfg.numItems} items); remove it or use another directory`);
     }
     const values = new Map<string, Float32Array>();
@@ -680,7 +730,7 @@ export class Stage1Alignment {
     await selectBackend();
     const art = await readArtifact(dir, { expectKind: STAGE1_KIND });
     const cfg = art.config as { config: Stage1Config; numItems: number };
-    const model = new Stage1Alignment(cfg.config);
+    const model = new Stage1Alignment(savedConfig(cfg.config));
     const values = new Map<string, Float32Array>();
     for (const [k, t] of art.tensors) values.set(k, t.data as Float32Array);
     model.setWeights(values);
@@ -699,6 +749,14 @@ export class Stage1Alignment {
   dispose(): void {
     this.disposeParams();
   }
+}
+
+/**
+ * A saved config with the fields added since it was written: models saved before `init` existed
+ * were all initialised the PyTorch way.
+ */
+function savedConfig(c: Stage1Config): Stage1Config {
+  return { ...STAGE1_DEFAULTS, init: 'pytorch', ...(c as Partial<Stage1Config>) } as Stage1Config;
 }
 
 /** A uniformly drawn item in 1..numItems outside the user's training items and `exclude`. */
