@@ -29,6 +29,40 @@ describe('ridgeRegression', () => {
       expect(r.b[c]).toBeCloseTo(mean / n, 4);
     }
   });
+
+  it('more columns than rows (solved through the n × n system): the ridge normal equations hold', () => {
+    const nw = 5, pw = 8, mw = 2, ridge = 0.1;
+    const Xw = Float64Array.from({ length: nw * pw }, () => rng.normal());
+    const Yw = Float64Array.from({ length: nw * mw }, () => rng.normal());
+    const r = ridgeRegression(Xw, Yw, nw, pw, mw, ridge);
+    const mean = (M: Float64Array, cols: number) => Array.from({ length: cols }, (_, j) => {
+      let s = 0;
+      for (let i = 0; i < nw; i++) s += M[i * cols + j];
+      return s / nw;
+    });
+    const mx = mean(Xw, pw), my = mean(Yw, mw);
+    const Xc = Xw.map((v, i) => v - mx[i % pw]);
+    let trace = 0;
+    for (const v of Xc) trace += v * v;
+    const lambda = ridge * trace / pw;
+    // (XcᵀXc + λI)·W = Xcᵀ(Y − mean Y), and b = mean Y − mean X·W.
+    for (let a = 0; a < pw; a++) for (let c = 0; c < mw; c++) {
+      let lhs = lambda * r.W[a * mw + c];
+      let rhs = 0;
+      for (let i = 0; i < nw; i++) {
+        let xw = 0;
+        for (let e = 0; e < pw; e++) xw += Xc[i * pw + e] * r.W[e * mw + c];
+        lhs += Xc[i * pw + a] * xw;
+        rhs += Xc[i * pw + a] * (Yw[i * mw + c] - my[c]);
+      }
+      expect(lhs).toBeCloseTo(rhs, 8);
+    }
+    for (let c = 0; c < mw; c++) {
+      let s = my[c];
+      for (let a = 0; a < pw; a++) s -= mx[a] * r.W[a * mw + c];
+      expect(r.b[c]).toBeCloseTo(s, 10);
+    }
+  });
 });
 
 describe('decoderScale', () => {

@@ -37,6 +37,18 @@ export function ridgeRegression(
   const my = colMeans(Y, n, m);
   const Xc = new Float64Array(n * p);
   for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xc[i * p + j] = X[i * p + j] - mx[j];
+  const W = p <= n ? primalSolve(Xc, Y, n, p, m, ridge) : dualSolve(Xc, Y, n, p, m, ridge);
+  const b = new Float64Array(m);
+  for (let c = 0; c < m; c++) {
+    let s = my[c];
+    for (let a = 0; a < p; a++) s -= mx[a] * W[a * m + c];
+    b[c] = s;
+  }
+  return { W, b };
+}
+
+/** (XcᵀXc + λI)⁻¹ XcᵀY: a p × p system (p ≤ n). λ = ridge · trace(XcᵀXc) / p. */
+function primalSolve(Xc: Float64Array, Y: ArrayLike<number>, n: number, p: number, m: number, ridge: number): Float64Array {
   // G = XcᵀXc (upper triangle, then mirrored), R = XcᵀY (Y need not be centred once X is).
   const G = new Float64Array(p * p);
   const R = new Float64Array(p * m);
@@ -58,14 +70,39 @@ export function ridgeRegression(
   }
   const lambda = ridge * (trace / p) + 1e-12;
   for (let a = 0; a < p; a++) G[a * p + a] += lambda;
-  const W = choleskySolve(G, R, p, m);
-  const b = new Float64Array(m);
-  for (let c = 0; c < m; c++) {
-    let s = my[c];
-    for (let a = 0; a < p; a++) s -= mx[a] * W[a * m + c];
-    b[c] = s;
+  return choleskySolve(G, R, p, m);
+}
+
+/**
+ * The same solution through the n × n system (for p > n, e.g. wide sparse text features):
+ * Xcᵀ (XcXcᵀ + λI)⁻¹ Y, with λ as in {@link primalSolve} (trace(XcXcᵀ) = trace(XcᵀXc)).
+ */
+function dualSolve(Xc: Float64Array, Y: ArrayLike<number>, n: number, p: number, m: number, ridge: number): Float64Array {
+  const K = new Float64Array(n * n);
+  let trace = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let a = 0; a < p; a++) s += Xc[i * p + a] * Xc[j * p + a];
+      K[i * n + j] = s;
+      K[j * n + i] = s;
+    }
+    trace += K[i * n + i];
   }
-  return { W, b };
+  const lambda = ridge * (trace / p) + 1e-12;
+  for (let i = 0; i < n; i++) K[i * n + i] += lambda;
+  // Centred targets: K·1 = 0, so the mean would only pass through (K + λI)⁻¹ as a 1/λ-sized term.
+  const my = colMeans(Y, n, m);
+  const A = choleskySolve(K, Float64Array.from({ length: n * m }, (_, i) => Y[i] - my[i % m]), n, m); // [n, m]
+  const W = new Float64Array(p * m);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < p; a++) {
+      const x = Xc[i * p + a];
+      if (x === 0) continue;
+      for (let c = 0; c < m; c++) W[a * m + c] += x * A[i * m + c];
+    }
+  }
+  return W;
 }
 
 function colMeans(X: ArrayLike<number>, n: number, p: number): Float64Array {
