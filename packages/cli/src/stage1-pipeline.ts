@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeFileAtomic, encodeSafetensors, type InteractionDataset, type LeaveOneOutSplit, type ProgressListener } from '@allmrec/core';
 import { createBackbone, loadBackbone, type CFBackbone } from '@allmrec/cf-backbones';
-import { Stage1Alignment, type Stage1FitResult } from '@allmrec/alignment';
+import { Stage1Alignment, type Stage1Config, type Stage1FitResult } from '@allmrec/alignment';
 import { buildEvalSet, coldItemSplit, evaluateScores, getProtocol, type EvalSet } from '@allmrec/eval';
 import { CachedTextEncoder, createTextEncoder, itemTexts, type TextEncoder } from '@allmrec/text-encoder';
 
@@ -46,6 +46,10 @@ export async function trainAlignment(opts: {
   examplesPerUser?: number;
   /** Stage 1 Adam learning rate (default: the paper's 1e-4). */
   stage1Lr?: number;
+  /** Stage 1 initialisation (default: Stage1Alignment's). */
+  stage1Init?: Stage1Config['init'];
+  /** Ridge of the 'fitted' text-to-latent regression (default: Stage1Alignment's). */
+  stage1InitTextRidge?: number;
   progress?: ProgressListener;
 }): Promise<AlignRun> {
   let split: LeaveOneOutSplit = opts.baseSplit;
@@ -69,6 +73,8 @@ export async function trainAlignment(opts: {
   const stage1 = new Stage1Alignment({
     itemDim: backbone.dim, textDim: opts.encoder.dim, reconstruction: opts.reconstruction ?? true, examplesPerUser: opts.examplesPerUser ?? 1,
     ...(opts.stage1Lr !== undefined ? { lr: opts.stage1Lr } : {}),
+    ...(opts.stage1Init !== undefined ? { init: opts.stage1Init } : {}),
+    ...(opts.stage1InitTextRidge !== undefined ? { initTextRidge: opts.stage1InitTextRidge } : {}),
   });
   const fit = await stage1.fit({
     backbone, split, textEmbeddings: enc.embeddings, seed: opts.seed, epochs: opts.stage1Epochs,
@@ -144,6 +150,7 @@ export async function retrainStage1(run: AlignRun, seed: number, overrides: { re
     itemDim: run.backbone.dim, textDim: run.encoder.dim,
     reconstruction: overrides.reconstruction ?? true, matching: overrides.matching ?? true,
     examplesPerUser: run.stage1.config.examplesPerUser, lr: run.stage1.config.lr,
+    init: run.stage1.config.init, initTextRidge: run.stage1.config.initTextRidge,
   });
   await s.fit({ backbone: run.backbone, split: run.split, textEmbeddings: run.textEmbeddings, seed, epochs: overrides.epochs, excludeItems: run.coldItems });
   return s;

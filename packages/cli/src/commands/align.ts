@@ -1,5 +1,5 @@
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
+import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -8,11 +8,15 @@ import { evaluateAlignment, loadAlignRun, makeEncoder, saveAlignRun, trainAlignm
 export const ALIGN_HELP = `allmrec align <train|eval>
 
   align train [--data PATH --format FORMAT] [--encoder use-lite] [--cold-items 0.1] [--seed S]
-              [--backbone sasrec] [--backbone-epochs N] [--epochs 10] [--examples-per-user 1] [--lr 1e-4] --out DIR
+              [--backbone sasrec] [--backbone-epochs N] [--epochs 10] [--examples-per-user 1] [--lr 1e-4]
+              [--init pytorch|fitted] [--init-text-ridge 0.1] --out DIR
       Stage 0 (unless DIR/backbone exists) and Stage 1: the item and text autoencoders aligned on
       the frozen backbone and the frozen text encoder. --cold-items holds that fraction of items
       out of all training. --examples-per-user K trains on the last K (prefix, next item) pairs of
-      each user (1 = the reference; 0 = all, for small datasets). --lr is Stage 1's Adam learning rate. Saves backbone, Stage 1, text embeddings and the cold items under DIR.
+      each user (1 = the reference; 0 = all, for small datasets). --lr is Stage 1's Adam learning rate.
+      --init fitted starts dec_I as the least-squares inverse of enc_I on the training items (the warm
+      scores start at the backbone's) and enc_T as a ridge regression (--init-text-ridge) of
+      enc_I's pre-activations on the text embeddings; pytorch is nn.Linear's default. Saves backbone, Stage 1, text embeddings and the cold items under DIR.
   align eval --model DIR [--data PATH --format FORMAT]
       Hit@1 over 20 candidates for test users whose target is cold (text path) and warm (joint
       embeddings), next to the backbone's own.`;
@@ -29,6 +33,8 @@ export const ALIGN_OPTIONS = {
   epochs: { type: 'string' as const },
   'examples-per-user': { type: 'string' as const },
   lr: { type: 'string' as const },
+  init: { type: 'string' as const },
+  'init-text-ridge': { type: 'string' as const },
   out: { type: 'string' as const },
   model: { type: 'string' as const },
   'no-cache': { type: 'boolean' as const, default: false },
@@ -42,6 +48,15 @@ export function alignResultRows(r: ReturnType<typeof summarize>): (string | numb
     ['warm items: Hit@1, backbone', r.warm_hit1_20_backbone ?? 'n/a'],
     ['test users with a cold / warm target', `${r.cold_users} / ${r.warm_users}`],
   ];
+}
+
+/** Stage 1 options shared by \`align train\` and \`bench align\`. */
+export function stage1Options(values: Record<string, unknown>) {
+  return {
+    stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), stage1Lr: positiveNumber(values, 'lr'),
+    stage1Init: values.init === undefined ? undefined : choiceOption(values, 'init', ['pytorch', 'fitted'] as const),
+    stage1InitTextRidge: positiveNumber(values, 'init-text-ridge'),
+  };
 }
 
 export function summarize(run: AlignRun, seed: number) {
@@ -75,12 +90,13 @@ export async function alignCommand(argv: string[]): Promise<number> {
     const run = await trainAlignment({
       dataset, baseSplit, seed, encoder, coldFraction, backboneName: values.backbone as string,
       backboneEpochs: intOption(values, 'backbone-epochs'), backboneDir: `${values.out}/backbone`,
-      stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), stage1Lr: positiveNumber(values, 'lr'), progress: out.progress,
+      ...stage1Options(values), progress: out.progress,
     });
     await saveAlignRun(values.out as string, run, { seed, coldFraction, dataset: dataset.name, fit: run.fit });
     const r = summarize(run, seed);
     const last = run.fit.epochs[run.fit.epochs.length - 1];
-    out.result({ ...env, out: values.out, encoder: run.encoder, losses: last, ...r }, () => {
+    const { init, initTextRidge } = run.stage1.config;
+    out.result({ ...env, out: values.out, encoder: run.encoder, stage1_init: init, ...(init === 'fitted' ? { stage1_init_text_ridge: initTextRidge } : {}), losses: last, ...r }, () => {
       process.stdout.write(table(alignResultRows(r), ['Stage 1 on ' + dataset.name, 'value']) + '\n');
     });
     return 0;

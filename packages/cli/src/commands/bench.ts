@@ -4,7 +4,7 @@ import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
 import { makeEncoder, retrainStage1, spread, trainAlignment } from '../stage1-pipeline';
-import { ALIGN_OPTIONS, summarize } from './align';
+import { ALIGN_OPTIONS, stage1Options, summarize } from './align';
 
 export const BENCH_HELP = `allmrec bench <backbone|align>
 
@@ -14,9 +14,10 @@ allmrec bench backbone [--backbone sasrec] [--data PATH --format FORMAT] [--epoc
   train_s, test_hit1_20, valid_ndcg10_101, valid_hr10_101.
 
 allmrec bench align [--data PATH --format FORMAT] [--cold-items 0.1] [--encoder use-lite] [--seed S]
-                    [--backbone-epochs N] [--backbone-dir DIR] [--epochs 10] [--examples-per-user 1] [--lr 1e-4] [--json]
+                    [--backbone-epochs N] [--backbone-dir DIR] [--epochs 10] [--examples-per-user 1] [--lr 1e-4]
+                    [--init pytorch|fitted] [--init-text-ridge 0.1] [--json]
   Stage 0 + Stage 1 with a cold-item hold-out, the no-reconstruction ablation, and cold/warm
-  Hit@1 over 20 candidates: encoder, texts_per_s, stage1_s_per_epoch, each loss term,
+  Hit@1 over 20 candidates: encoder, texts_per_s, stage1_init, stage1_s_per_epoch, each loss term,
   latent_std, latent_std_no_recon, cold_hit1_20, cold_hit1_20_backbone, warm_hit1_20.
   --backbone-dir reuses (or saves) the Stage 0 model trained on the warm split of this data,
   seed and --cold-items.`;
@@ -101,7 +102,7 @@ async function benchAlign(argv: string[]): Promise<number> {
   const run = await trainAlignment({
     dataset, baseSplit, seed, encoder, coldFraction, backboneName: values.backbone as string,
     backboneEpochs: intOption(values, 'backbone-epochs'), backboneDir: values['backbone-dir'] as string | undefined,
-    stage1Epochs: intOption(values, 'epochs'), examplesPerUser: intOption(values, 'examples-per-user'), stage1Lr: positiveNumber(values, 'lr'), progress: out.progress,
+    ...stage1Options(values), progress: out.progress,
   });
   const warmIds = Int32Array.from({ length: dataset.numItems }, (_, i) => i + 1).filter((i) => !run.coldItems.has(i));
   const latent = run.stage1.itemLatent(warmIds);
@@ -116,6 +117,10 @@ async function benchAlign(argv: string[]): Promise<number> {
     cold_items: run.coldItems.size, cold_fraction: coldFraction,
     encoder: run.encoder.id, encoder_dim: run.encoder.dim, texts_per_s: Math.round(run.encoder.textsPerSecond),
     backbone_s: r4(run.backboneSeconds),
+    stage1_init: run.stage1.config.init,
+    ...(run.stage1.config.init === 'fitted'
+      ? { stage1_init_text_ridge: run.stage1.config.initTextRidge, stage1_init_decoder_scale: r4(run.fit.initDecoderScale ?? NaN) }
+      : {}),
     stage1_epochs: run.fit.epochs.length,
     stage1_examples: run.fit.trainUsers,
     stage1_steps_per_epoch: run.fit.stepsPerEpoch,
