@@ -170,6 +170,9 @@ export function fitInitialParameters(
   dims: { n: number; d: number; t: number; k: number }, textRidge: number, examples?: ScaleExamples,
 ): number {
   const { n, d, t, k } = dims;
+  if (!E.every(Number.isFinite) || !Q.every(Number.isFinite)) {
+    throw new Error('Stage1Alignment: init \'fitted\' found a non-finite (NaN or infinite) item or text embedding among the training items');
+  }
   const W1 = params.get('encI.w')!;
   const muE = colMeans(E, n, d);
   const b1 = new Float64Array(k);

@@ -68,7 +68,7 @@ export interface Stage1Config {
    */
   examplesPerUser: number;
   /**
-   * How the weights start (default 'pytorch'):
+   * How the weights start (default 'fitted'):
    * - 'pytorch': every linear layer as PyTorch's nn.Linear default, U(±1/sqrt(fan_in)) (the reference).
    * - 'fitted': W1 drawn the same way, everything else fitted in closed form on the items training
    *   may use (never the excluded/cold ones): b1 centres enc_I's pre-activations; dec_I is the
@@ -100,7 +100,7 @@ export const STAGE1_DEFAULTS: Omit<Stage1Config, 'itemDim' | 'textDim'> = {
   reconstruction: true,
   matching: true,
   examplesPerUser: 1,
-  init: 'pytorch',
+  init: 'fitted',
   initTextRidge: 0.1,
 };
 

@@ -49,10 +49,10 @@ describe('allmrec encode / align / bench align', () => {
       expect(j).toHaveProperty(k);
     }
     expect(j.latent_std).toBeGreaterThan(0);
-    expect(j.stage1_init).toBe('pytorch');
+    expect(j.stage1_init).toBe('fitted'); // the default
   });
 
-  test('--init fitted reaches Stage 1 and is recorded (bench align output, the saved Stage 1 config)', async () => {
+  test('--init reaches Stage 1 and is recorded (bench align output, the saved Stage 1 config)', async () => {
     const r = await run(['bench', 'align', ...TINY, '--encoder', 'tfidf', '--backbone-epochs', '2', '--epochs', '1', '--seed', '2',
       '--init', 'fitted', '--init-text-ridge', '0.5', ...cache, '--json']);
     expect(r.code).toBe(0);
@@ -61,10 +61,10 @@ describe('allmrec encode / align / bench align', () => {
     expect(j.stage1_init_text_ridge).toBe(0.5);
     expect(j.stage1_init_decoder_scale).toBeGreaterThan(0);
     const dir = path.join(tmp, 'fitted');
-    const t = await run(['align', 'train', ...TINY, '--encoder', 'tfidf', '--backbone-epochs', '2', '--epochs', '1', '--init', 'fitted', '--out', dir, ...cache, '--json']);
+    const t = await run(['align', 'train', ...TINY, '--encoder', 'tfidf', '--backbone-epochs', '2', '--epochs', '1', '--init', 'pytorch', '--out', dir, ...cache, '--json']);
     expect(t.code).toBe(0);
-    expect(JSON.parse(t.stdout).stage1_init).toBe('fitted');
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'stage1', 'config.json'), 'utf8')).config.init).toBe('fitted');
+    expect(JSON.parse(t.stdout).stage1_init).toBe('pytorch');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'stage1', 'config.json'), 'utf8')).config.init).toBe('pytorch');
     expect((await run(['bench', 'align', ...TINY, '--init', 'xavier'])).code).toBe(2);
   });
 

@@ -14,9 +14,10 @@ export const ALIGN_HELP = `allmrec align <train|eval>
       the frozen backbone and the frozen text encoder. --cold-items holds that fraction of items
       out of all training. --examples-per-user K trains on the last K (prefix, next item) pairs of
       each user (1 = the reference; 0 = all, for small datasets). --lr is Stage 1's Adam learning rate.
-      --init fitted starts dec_I as the least-squares inverse of enc_I on the training items (the warm
-      scores start at the backbone's) and enc_T as a ridge regression (--init-text-ridge) of
-      enc_I's pre-activations on the text embeddings; pytorch is nn.Linear's default. Saves backbone, Stage 1, text embeddings and the cold items under DIR.
+      --init fitted (default) starts dec_I as the least-squares inverse of enc_I on the training
+      items, scaled to minimise L_rec + 0.5 L_item_recon along it (the warm scores start ranked as
+      the backbone's), and enc_T as a ridge regression (--init-text-ridge) of enc_I's
+      pre-activations on the text embeddings; --init pytorch is nn.Linear's default (the paper's). Saves backbone, Stage 1, text embeddings and the cold items under DIR.
   align eval --model DIR [--data PATH --format FORMAT]
       Hit@1 over 20 candidates for test users whose target is cold (text path) and warm (joint
       embeddings), next to the backbone's own.`;
