@@ -37,7 +37,8 @@ export {
 } from './bpe-trainer';
 export {
   pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes,
-  PIECE_BREAK, SLOT_MARK, SLOT_MATCH, CONTEXT_MARK, textPieces,
+  PIECE_BREAK, SLOT_MARK, SLOT_MATCH, CONTEXT_MARK, VECTOR_SLOT, VECTOR_ROLES, textPieces, slotVectors,
+  type SlotVectors, type SlotVectorOptions, type ListAnswer,
   type PretrainOptions, type PretrainResult, type PretrainCorpusOptions, type ListCopyDocument, type ListCopyResult, type GPT2Spec,
 } from './pretrain';
 export {

@@ -12,6 +12,7 @@ import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
 import { trainByteLevelBPE } from './bpe-trainer';
 import {
   CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, curriculumPool, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
+  VECTOR_ROLES, VECTOR_SLOT, slotVectors,
 } from './pretrain';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { HFTokenizer } from './tokenizer';
@@ -191,6 +192,93 @@ test('marker documents: the user slot and the answer slot share one token no oth
   // 'random' documents have no marker.
   const r = listCopyDocument(titles, new Rng(1), TEMPLATES.movies, [1, 3], [2, 6]);
   expect(r.pieces.includes(SLOT_MATCH)).toBe(false);
+});
+
+test('vector documents: every slot is a vector slot with its role, and the answer is the candidate most similar to the user slot', () => {
+  const titles = ITEMS.map((i) => i.title);
+  const tok = new HFTokenizer(trainByteLevelBPE(titles, { vocabSize: 300 }).tokenizerJson, {});
+  const rng = new Rng(6);
+  const H = 24;
+  for (let d = 0; d < 30; d++) {
+    const doc = listCopyDocument(titles, rng, TEMPLATES.movies, [1, 3], [2, 6], 'vector');
+    const { ids, target, roles } = tokenizeDocument(tok, doc.pieces.join(PIECE_BREAK), 0, rng, 8);
+    expect(roles).toBeDefined();
+    const at = (r: number) => roles!.flatMap((x, i) => (x === r ? [i] : []));
+    expect(at(VECTOR_ROLES.user)).toEqual([0]);
+    expect(at(VECTOR_ROLES.answer)).toHaveLength(1);
+    expect(at(VECTOR_ROLES.candidate)).toHaveLength(doc.candidates.length - 1);
+    expect(at(VECTOR_ROLES.history)).toHaveLength(doc.pieces.filter((p) => p === VECTOR_SLOT + 'h').length);
+    // Vector slots are placeholders (the eos id) and never targets; the answer's slot follows its title.
+    for (let i = 0; i < ids.length; i++) if (roles![i]) { expect(ids[i]).toBe(0); expect(target[i]).toBe(false); }
+    const k = doc.pieces.indexOf(VECTOR_SLOT + 'a');
+    expect(doc.pieces[k - 1].replace(/^, /, '')).toBe(`"${doc.candidates[doc.answer]}"`);
+
+    const T = ids.length;
+    const v = slotVectors(roles!, 1, T, H, new Rng(d))!;
+    const again = slotVectors(roles!, 1, T, H, new Rng(d))!;
+    expect(Array.from(again.vectors)).toEqual(Array.from(v.vectors));
+    const row = (i: number) => v.vectors.subarray(i * H, (i + 1) * H);
+    const norm = (x: Float32Array) => Math.hypot(...x);
+    const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, j) => s + x * b[j], 0) / (norm(a) * norm(b));
+    const u = row(0);
+    const ca = cos(row(at(VECTOR_ROLES.answer)[0]), u);
+    expect(ca).toBeGreaterThanOrEqual(0.6 - 1e-5);
+    expect(ca).toBeLessThanOrEqual(1 + 1e-5);
+    for (const i of at(VECTOR_ROLES.candidate)) expect(cos(row(i), u)).toBeLessThanOrEqual(ca - 0.3 + 1e-4);
+    for (let i = 0; i < T; i++) {
+      expect(v.mask[i]).toBe(roles![i] ? 1 : 0);
+      if (roles![i]) { expect(norm(row(i))).toBeGreaterThan(0.5 - 1e-4); expect(norm(row(i))).toBeLessThan(2 + 1e-4); }
+      else expect(norm(row(i))).toBe(0);
+    }
+  }
+  // Documents without vector slots draw nothing.
+  const plain = tokenizeDocument(tok, listCopyDocument(titles, rng, TEMPLATES.movies, [1, 3], [2, 6]).pieces.join(PIECE_BREAK), 0, rng, 8);
+  expect(plain.roles).toBeUndefined();
+  expect(slotVectors(new Uint8Array(10), 2, 5, H, new Rng(1))).toBeUndefined();
+});
+
+test('vector slots: the training forward equals the saved CausalLM run on the same input embeddings (1e-4)', async () => {
+  const bpe = trainByteLevelBPE(ITEMS.map((i) => i.title), { vocabSize: 300 });
+  const H = 32;
+  const model = new TrainableGPT2({ vocabSize: bpe.vocabSize, hidden: H, layers: 2, heads: 4, maxPositions: 32, eosTokenId: bpe.eosTokenId, mimeticInit: true }, 4);
+  const dir = path.join(tmp, 'slot-parity');
+  await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+  const lm = loadCausalLMSync(dir);
+  const ids = new Int32Array([5, 17, 200, 3, 44, 9, 120, 7, 1, 2, 250, 31]);
+  const roles = new Uint8Array([1, 0, 2, 0, 3, 0, 1, 4, 0, 3, 0, 2]);
+  const slots = slotVectors(roles, 2, 6, H, new Rng(2))!;
+  const a = tf.tidy(() => model.logits(ids, 2, 6, slots).dataSync());
+  const b = tf.tidy(() => {
+    const e = lm.embedTokens(tf.tensor2d(ids, [2, 6], 'int32'));
+    const x = tf.add(tf.mul(e, tf.sub(1, tf.tensor3d(slots.mask, [2, 6, 1]))), tf.tensor3d(slots.vectors, [2, 6, H])) as tf.Tensor3D;
+    return lm.forward(x, tf.ones([2, 6]) as tf.Tensor2D).logits.dataSync();
+  });
+  const plain = tf.tidy(() => model.logits(ids, 2, 6).dataSync());
+  let m = 0;
+  let changed = 0;
+  for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i] - b[i])); changed = Math.max(changed, Math.abs(a[i] - plain[i])); }
+  expect(m).toBeLessThan(1e-4);
+  expect(changed).toBeGreaterThan(1e-2); // the vectors do reach the logits
+  lm.dispose();
+  model.dispose();
+});
+
+test('pretrainLM on vector documents: deterministic, and the list check ranks candidates by likelihood', async () => {
+  const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 40, listHistory: [1, 2], listCandidates: [2, 4], listAnswer: 'vector', itemTexts: false });
+  const base = { corpus, seed: 5, vocabSize: 320, hidden: 32, layers: 2, heads: 2, maxPositions: 256, seqLen: 200, batchSize: 4, steps: 6, lr: 3e-3, oneDocPerRow: true };
+  const r = await pretrainLM({ ...base, outDir: path.join(tmp, 'va') });
+  await pretrainLM({ ...base, outDir: path.join(tmp, 'vb') });
+  const read = (d: string) => fs.readFileSync(path.join(tmp, d, 'model.safetensors'));
+  expect(read('va').equals(read('vb'))).toBe(true);
+  expect(Number.isFinite(r.heldOutPerplexity)).toBe(true);
+  const lm = loadCausalLMSync(path.join(tmp, 'va'));
+  const acc = listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 6, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8, answerBy: 'vector' });
+  expect(acc.documents).toBe(6);
+  expect(acc.chance).toBeGreaterThanOrEqual(0.25);
+  expect(acc.chance).toBeLessThanOrEqual(0.5);
+  expect(acc.rankRate).toBeGreaterThanOrEqual(0);
+  expect(acc.rankRate).toBeLessThanOrEqual(1);
+  lm.dispose();
 });
 
 test('bare list documents keep the slots, titles and answer, without the wording', () => {

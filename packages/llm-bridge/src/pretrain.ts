@@ -64,6 +64,15 @@ export const CONTEXT_MARK = '\u001c';
  * SLOT_MATCH piece of it and different from all its SLOT_MARK tokens (see "marker" answers).
  */
 export const SLOT_MATCH = '\u001d';
+/**
+ * Prefix of a slot that holds a continuous vector instead of a token ("vector" answers), followed
+ * by the slot's role: {@link VECTOR_ROLES}. The vectors are drawn per batch ({@link slotVectors}).
+ */
+export const VECTOR_SLOT = '\u001b';
+/** Roles of vector slots: the user slot, the answer's candidate slot, another candidate, a history item. */
+export const VECTOR_ROLES = { user: 1, answer: 2, candidate: 3, history: 4 } as const;
+const ROLE_CHARS: Record<string, number> = { u: VECTOR_ROLES.user, a: VECTOR_ROLES.answer, c: VECTOR_ROLES.candidate, h: VECTOR_ROLES.history };
+const isSlotPiece = (p: string) => p === SLOT_MARK || p === SLOT_MATCH || p.startsWith(VECTOR_SLOT);
 
 // ---------------------------------------------------------------------------------------------
 // Corpus.
@@ -84,9 +93,11 @@ export interface PretrainCorpusOptions {
   /**
    * How a list-copy document's answer is chosen (default 'random'): 'random' = uniformly among
    * its candidates; 'marker' = the candidate whose slot holds the same token as the user slot
-   * (in-context retrieval: see {@link listCopyDocument}).
+   * (in-context retrieval: see {@link listCopyDocument}); 'vector' = the candidate whose slot
+   * vector is most similar to the user slot's vector (the slots hold continuous vectors, as
+   * F_U(x_u) and F_I(e_i) do in Stage 2: see {@link slotVectors}).
    */
-  listAnswer?: 'random' | 'marker';
+  listAnswer?: ListAnswer;
   /**
    * Share of list documents (0..1, default 0) written "bare": the same slots, titles and answer,
    * without the prompt's wording (`<slot> "h1"<slot>; "c1"<slot>, "c2"<slot> = "ck"`). Short
@@ -99,6 +110,9 @@ export interface PretrainCorpusOptions {
    */
   promptTargets?: boolean;
 }
+
+/** How list documents choose their answer (see `PretrainCorpusOptions.listAnswer`). */
+export type ListAnswer = 'random' | 'marker' | 'vector';
 
 /** One list-copy document: the prompt pieces (up to "The recommendation is ") and its answer. */
 export interface ListCopyDocument {
@@ -120,21 +134,23 @@ export interface ListCopyDocument {
  */
 export function listCopyDocument(
   titles: string[], rng: Rng, template: PromptTemplate, history: [number, number], candidates: [number, number],
-  answerBy: 'random' | 'marker' = 'random',
+  answerBy: ListAnswer = 'random',
 ): ListCopyDocument {
   const nh = rng.intRange(history[0], history[1]);
   const nc = Math.min(titles.length, rng.intRange(candidates[0], candidates[1]));
   const marker = answerBy === 'marker';
-  const pieces: string[] = [marker ? SLOT_MATCH : SLOT_MARK, ` is a user representation. This user has ${template.pastVerb} `];
+  const vector = answerBy === 'vector';
+  const pieces: string[] = [marker ? SLOT_MATCH : vector ? VECTOR_SLOT + 'u' : SLOT_MARK, ` is a user representation. This user has ${template.pastVerb} `];
   for (let i = 0; i < nh; i++) {
-    pieces.push(`${i === 0 ? '' : ', '}"${titles[rng.int(titles.length)]}"`, SLOT_MARK);
+    pieces.push(`${i === 0 ? '' : ', '}"${titles[rng.int(titles.length)]}"`, vector ? VECTOR_SLOT + 'h' : SLOT_MARK);
   }
   pieces.push(` in the previous. Recommend one next ${template.noun} for this user to ${template.verb} next from the following ${template.noun} title set, `);
   const chosen = new Set<number>();
   while (chosen.size < nc) chosen.add(rng.int(titles.length));
   const cands = [...chosen].map((i) => titles[i]);
   const answer = rng.int(nc);
-  cands.forEach((t, i) => pieces.push(`${i === 0 ? '' : ', '}"${t}"`, marker && i === answer ? SLOT_MATCH : SLOT_MARK));
+  const slotOf = (i: number) => (vector ? VECTOR_SLOT + (i === answer ? 'a' : 'c') : marker && i === answer ? SLOT_MATCH : SLOT_MARK);
+  cands.forEach((t, i) => pieces.push(`${i === 0 ? '' : ', '}"${t}"`, slotOf(i)));
   pieces.push('. The recommendation is ');
   return { pieces, candidates: cands, answer };
 }
@@ -160,7 +176,7 @@ export function buildPretrainCorpus(items: { title: string; description?: string
     for (let d = 0; d < n; d++) {
       let doc = listCopyDocument(titles, rng, template, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.listAnswer);
       if (options.bareLists && bareRng.next() < options.bareLists) doc = bareListDocument(doc);
-      const prompt = options.promptTargets ?? false ? doc.pieces : doc.pieces.map((p) => (p === SLOT_MARK || p === SLOT_MATCH ? p : CONTEXT_MARK + p));
+      const prompt = options.promptTargets ?? false ? doc.pieces : doc.pieces.map((p) => (isSlotPiece(p) ? p : CONTEXT_MARK + p));
       out.push([...prompt, `"${doc.candidates[doc.answer]}"`].join(PIECE_BREAK));
     }
   }
@@ -173,7 +189,7 @@ function bareListDocument(doc: ListCopyDocument): ListCopyDocument {
   let section = 0; // 0: user slot, 1: history, 2: candidates
   let first = true;
   for (const p of doc.pieces) {
-    if (p === SLOT_MARK || p === SLOT_MATCH) { pieces.push(p); continue; }
+    if (isSlotPiece(p)) { pieces.push(p); continue; }
     if (p.includes('title set')) { section = 2; first = true; pieces.push(';'); continue; }
     if (p.startsWith(' is a user representation')) { section = 1; pieces.push(' '); continue; }
     if (p.startsWith(' in the previous') || p.startsWith('. The recommendation')) continue;
@@ -187,19 +203,22 @@ function bareListDocument(doc: ListCopyDocument): ListCopyDocument {
 
 /** Text pieces of a corpus document (slots excluded), e.g. for tokenizer training. */
 export function textPieces(doc: string): string[] {
-  return doc.split(PIECE_BREAK).filter((p) => p !== SLOT_MARK && p !== SLOT_MATCH).map((p) => (p.startsWith(CONTEXT_MARK) ? p.slice(1) : p)).filter((p) => p.length > 0);
+  return doc.split(PIECE_BREAK).filter((p) => !isSlotPiece(p)).map((p) => (p.startsWith(CONTEXT_MARK) ? p.slice(1) : p)).filter((p) => p.length > 0);
 }
 
 /**
  * Token ids of a corpus document followed by end-of-text, and whether each token is a prediction
  * target (slot tokens are not). Slots become uniformly random tokens below `slotVocab` drawn from
  * `rng`; {@link SLOT_MATCH} slots all become one such token that no SLOT_MARK slot of the document gets.
+ * {@link VECTOR_SLOT} slots become the placeholder `eos` with their role in `roles` (0 elsewhere;
+ * `roles` is present only when the document has vector slots).
  */
 export function tokenizeDocument(
   tok: { encode(text: string): number[] }, doc: string, eos: number, rng: Rng, slotVocab: number,
-): { ids: number[]; target: boolean[] } {
+): { ids: number[]; target: boolean[]; roles?: number[] } {
   const ids: number[] = [];
   const target: boolean[] = [];
+  const vectorSlots: [number, number][] = []; // (position, role)
   const pieces = doc.split(PIECE_BREAK);
   const marker = pieces.includes(SLOT_MATCH) ? rng.int(slotVocab) : -1;
   for (const p of pieces) {
@@ -211,6 +230,12 @@ export function tokenizeDocument(
     } else if (p === SLOT_MATCH) {
       ids.push(marker);
       target.push(false);
+    } else if (p.startsWith(VECTOR_SLOT)) {
+      const role = ROLE_CHARS[p.slice(1)];
+      if (!role) throw new Error(`tokenizeDocument: unknown vector slot role ${JSON.stringify(p.slice(1))}`);
+      vectorSlots.push([ids.length, role]);
+      ids.push(eos);
+      target.push(false);
     } else if (p.length) {
       const context = p.startsWith(CONTEXT_MARK);
       for (const id of tok.encode(context ? p.slice(1) : p)) { ids.push(id); target.push(!context); }
@@ -218,7 +243,88 @@ export function tokenizeDocument(
   }
   ids.push(eos);
   target.push(true);
-  return { ids, target };
+  if (vectorSlots.length === 0) return { ids, target };
+  const roles = new Array<number>(ids.length).fill(0);
+  for (const [at, role] of vectorSlots) roles[at] = role;
+  return { ids, target, roles };
+}
+
+/** Continuous vectors for the vector slots of a batch (see {@link slotVectors}). */
+export interface SlotVectors {
+  /** [B·T]: 1 where a vector replaces the token embedding. */
+  mask: Float32Array;
+  /** [B·T, H]: the vectors (zero rows elsewhere). */
+  vectors: Float32Array;
+}
+
+/** Shape of the vectors {@link slotVectors} draws. */
+export interface SlotVectorOptions {
+  /** Mean norm of a slot vector (default 1, about a trained token row's norm); each slot's is scaled by 2^U(-1, 1). */
+  norm?: number;
+  /** Smallest cosine between the user vector and the answer's (default 0.6; the largest is 1). */
+  minAnswerCosine?: number;
+  /** Other candidates' cosine with the user vector stays this far below the answer's (default 0.3). */
+  margin?: number;
+}
+
+/**
+ * Draws the vectors of a batch's vector slots (`roles` [B·T] from {@link tokenizeDocument}, 0 =
+ * a token). Each user slot draws a random direction u and a cosine ρ_a in [minAnswerCosine, 1];
+ * the answer's candidate slot gets the cosine ρ_a with u, every other candidate a cosine uniform in
+ * [-0.3, ρ_a − margin], and history slots one uniform in [-0.3, 1] (decoys: the answer is always a
+ * candidate). A vector with cosine ρ is ρ·u + sqrt(1 − ρ²)·n, n a random unit vector orthogonal to
+ * u, so the cosine is exact and the answer is always the candidate most similar to the user slot:
+ * the retrieval Stage 2 asks of the LM once the slots hold F_U(x_u) and F_I(e_i). A row that
+ * starts inside a document uses a fresh u until its next user slot. Returns undefined when no
+ * slot is a vector slot.
+ */
+export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: number, rng: Rng, options: SlotVectorOptions = {}): SlotVectors | undefined {
+  let any = false;
+  for (let i = 0; i < roles.length && !any; i++) any = roles[i] !== 0;
+  if (!any) return undefined;
+  const norm = options.norm ?? 1;
+  const minA = options.minAnswerCosine ?? 0.6;
+  const margin = options.margin ?? 0.3;
+  const mask = new Float32Array(B * T);
+  const vectors = new Float32Array(B * T * H);
+  const unit = (): Float32Array => {
+    const v = Float32Array.from({ length: H }, () => rng.normal());
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  let u = unit();
+  let rhoA = minA;
+  const put = (at: number, rho: number) => {
+    const n = unit();
+    let d = 0;
+    for (let j = 0; j < H; j++) d += n[j] * u[j];
+    for (let j = 0; j < H; j++) n[j] -= d * u[j];
+    const nn = Math.hypot(...n);
+    const r = norm * 2 ** (2 * rng.next() - 1);
+    const c = Math.sqrt(Math.max(0, 1 - rho * rho));
+    for (let j = 0; j < H; j++) vectors[at * H + j] = r * (rho * u[j] + (c * n[j]) / nn);
+    mask[at] = 1;
+  };
+  for (let b = 0; b < B; b++) {
+    u = unit();
+    rhoA = minA + (1 - minA) * rng.next();
+    for (let t = 0; t < T; t++) {
+      const at = b * T + t;
+      switch (roles[at]) {
+        case 0: break;
+        case VECTOR_ROLES.user:
+          u = unit();
+          rhoA = minA + (1 - minA) * rng.next();
+          put(at, 1);
+          break;
+        case VECTOR_ROLES.answer: put(at, rhoA); break;
+        case VECTOR_ROLES.candidate: put(at, -0.3 + (rhoA - margin + 0.3) * rng.next()); break;
+        case VECTOR_ROLES.history: put(at, -0.3 + 1.3 * rng.next()); break;
+        default: throw new RangeError(`slotVectors: unknown role ${roles[at]} at ${at}`);
+      }
+    }
+  }
+  return { mask, vectors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,13 +590,17 @@ export class TrainableGPT2 {
     return this.params.get(name)!;
   }
 
-  /** Final hidden states (after ln_f) [B·T, H] of token rows `ids` [B·T] starting at position 0. */
-  hidden(ids: Int32Array, B: number, T: number): tf.Tensor2D {
+  /**
+   * Final hidden states (after ln_f) [B·T, H] of token rows `ids` [B·T] starting at position 0;
+   * `slots` replaces the token embeddings at its masked positions by its vectors.
+   */
+  hidden(ids: Int32Array, B: number, T: number, slots?: SlotVectors): tf.Tensor2D {
     const { hidden: H, heads, layers, maxPositions } = this.spec;
     if (T > maxPositions) throw new RangeError(`sequence length ${T} exceeds ${maxPositions} positions`);
     const dh = H / heads;
     const scale = 1 / Math.sqrt(dh);
-    const tok = tf.gather(this.p('wte.weight'), tf.tensor1d(ids, 'int32'));
+    let tok: tf.Tensor = tf.gather(this.p('wte.weight'), tf.tensor1d(ids, 'int32'));
+    if (slots) tok = tf.add(tf.mul(tok, tf.sub(1, tf.tensor2d(slots.mask, [B * T, 1]))), tf.tensor2d(slots.vectors, [B * T, H]));
     const pos = tf.slice(this.p('wpe.weight'), [0, 0], [T, H]);
     let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, H]), pos), [B * T, H]) as tf.Tensor2D;
     const heads3 = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]), [B * heads, T, dh]) as tf.Tensor3D;
@@ -509,17 +619,18 @@ export class TrainableGPT2 {
     return layerNormW(x, this.p('ln_f.weight'), this.p('ln_f.bias')) as tf.Tensor2D;
   }
 
-  /** Logits [B, T, V] of token rows `ids` [B·T]. */
-  logits(ids: Int32Array, B: number, T: number): tf.Tensor3D {
-    return tf.tidy(() => tf.reshape(tf.matMul(this.hidden(ids, B, T), tf.transpose(this.p('wte.weight'))), [B, T, -1]) as tf.Tensor3D);
+  /** Logits [B, T, V] of token rows `ids` [B·T] (vector slots as in {@link hidden}). */
+  logits(ids: Int32Array, B: number, T: number, slots?: SlotVectors): tf.Tensor3D {
+    return tf.tidy(() => tf.reshape(tf.matMul(this.hidden(ids, B, T, slots), tf.transpose(this.p('wte.weight'))), [B, T, -1]) as tf.Tensor3D);
   }
 
   /**
    * Weighted mean next-token cross-entropy: `inputs` and `targets` [B·T] (targets[t] follows
-   * inputs[t]), `weights` [B·T] (0 = not a target). Differentiable w.r.t. every weight.
+   * inputs[t]), `weights` [B·T] (0 = not a target), vector slots as in {@link hidden}.
+   * Differentiable w.r.t. every weight.
    */
-  loss(inputs: Int32Array, targets: Int32Array, weights: Float32Array, B: number, T: number): tf.Scalar {
-    return tiedCrossEntropy(this.hidden(inputs, B, T), this.p('wte.weight') as tf.Tensor as tf.Tensor2D, targets, weights);
+  loss(inputs: Int32Array, targets: Int32Array, weights: Float32Array, B: number, T: number, slots?: SlotVectors): tf.Scalar {
+    return tiedCrossEntropy(this.hidden(inputs, B, T, slots), this.p('wte.weight') as tf.Tensor as tf.Tensor2D, targets, weights);
   }
 
   /** Number of parameters. */
@@ -656,6 +767,8 @@ export interface PretrainOptions {
   curriculum?: number;
   /** Sinusoidal initial position table (see `GPT2Spec.sinusoidalPositions`; default false). */
   sinusoidalPositions?: boolean;
+  /** How vector slots (list documents with `listAnswer: 'vector'`) are drawn (see {@link slotVectors}). */
+  slotVectors?: SlotVectorOptions;
   /** Initial spread of the added tokens' rows around their shared mean (see `GPT2Spec.sharedInitSpread`; default 0.1). */
   addedTokenSpread?: number;
   batchSize?: number;
@@ -698,6 +811,8 @@ interface Rows {
   inputs: Int32Array[];
   targets: Int32Array[];
   weights: Float32Array[];
+  /** Vector-slot roles of each row's inputs (undefined for a row without vector slots). */
+  roles: (Uint8Array | undefined)[];
   /** Used length of each row (the rest is padding). */
   lengths: number[];
   tokens: number;
@@ -709,37 +824,42 @@ interface Rows {
  * prompt does, and the rest of the row is padding. A document longer than a row continues in
  * the next one either way.
  */
-function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: number, oneDocPerRow = false): Rows {
-  const rows: Rows = { inputs: [], targets: [], weights: [], lengths: [], tokens: 0 };
+function packRows(docs: { ids: number[]; target: boolean[]; roles?: number[] }[], T: number, pad: number, oneDocPerRow = false): Rows {
+  const rows: Rows = { inputs: [], targets: [], weights: [], roles: [], lengths: [], tokens: 0 };
   let ids: number[] = [];
   let tg: boolean[] = [];
+  let rl: number[] = [];
   const flush = () => {
-    if (ids.length < 2) { ids = []; tg = []; return; }
+    if (ids.length < 2) { ids = []; tg = []; rl = []; return; }
     const inp = new Int32Array(T).fill(pad);
     const out = new Int32Array(T).fill(pad);
     const w = new Float32Array(T);
+    const roles = rl.some((r) => r !== 0) ? new Uint8Array(T) : undefined;
     let n = 0;
     for (let t = 0; t + 1 < ids.length; t++) {
       inp[t] = ids[t];
       out[t] = ids[t + 1];
       w[t] = tg[t + 1] ? 1 : 0;
+      if (roles) roles[t] = rl[t];
       n += w[t];
     }
     // A row of context only (the start of a long list document) teaches nothing: dropped.
-    if (n > 0) { rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w); rows.lengths.push(ids.length - 1); rows.tokens += n; }
-    ids = []; tg = [];
+    if (n > 0) { rows.inputs.push(inp); rows.targets.push(out); rows.weights.push(w); rows.roles.push(roles); rows.lengths.push(ids.length - 1); rows.tokens += n; }
+    ids = []; tg = []; rl = [];
   };
   for (const d of docs) {
     if (ids.length > 0 && (oneDocPerRow || ids.length + d.ids.length > T + 1)) flush();
     for (let i = 0; i < d.ids.length; i++) {
       ids.push(d.ids[i]);
       tg.push(d.target[i]);
+      rl.push(d.roles?.[i] ?? 0);
       if (ids.length === T + 1) {
         // A document longer than a row continues in the next one (sharing the boundary token).
         const last = ids[T];
         const lastT = tg[T];
+        const lastR = rl[T];
         flush();
-        if (i + 1 < d.ids.length) { ids.push(last); tg.push(lastT); }
+        if (i + 1 < d.ids.length) { ids.push(last); tg.push(lastT); rl.push(lastR); }
       }
     }
   }
@@ -748,22 +868,25 @@ function packRows(docs: { ids: number[]; target: boolean[] }[], T: number, pad: 
 }
 
 /** Rows `idx` as one batch, cut to the longest used length among them (≤ T). */
-function batchOf(rows: Rows, idx: number[], T: number): { inputs: Int32Array; targets: Int32Array; weights: Float32Array; T: number } {
+function batchOf(rows: Rows, idx: number[], T: number): { inputs: Int32Array; targets: Int32Array; weights: Float32Array; roles: Uint8Array; T: number } {
   const B = idx.length;
   const Tb = Math.max(1, Math.min(T, Math.max(...idx.map((r) => rows.lengths[r]))));
   const inputs = new Int32Array(B * Tb);
   const targets = new Int32Array(B * Tb);
   const weights = new Float32Array(B * Tb);
+  const roles = new Uint8Array(B * Tb);
   idx.forEach((r, b) => {
     inputs.set(rows.inputs[r].subarray(0, Tb), b * Tb);
     targets.set(rows.targets[r].subarray(0, Tb), b * Tb);
     weights.set(rows.weights[r].subarray(0, Tb), b * Tb);
+    const rr = rows.roles[r];
+    if (rr) roles.set(rr.subarray(0, Tb), b * Tb);
   });
-  return { inputs, targets, weights, T: Tb };
+  return { inputs, targets, weights, roles, T: Tb };
 }
 
 /** Mean cross-entropy (nats per target token) of a model on packed rows. */
-function meanLoss(model: TrainableGPT2, rows: Rows, T: number, batchSize: number): number {
+function meanLoss(model: TrainableGPT2, rows: Rows, T: number, batchSize: number, rng: Rng, vectors?: SlotVectorOptions): number {
   let sum = 0;
   let n = 0;
   for (let s = 0; s < rows.inputs.length; s += batchSize) {
@@ -771,7 +894,8 @@ function meanLoss(model: TrainableGPT2, rows: Rows, T: number, batchSize: number
     const b = batchOf(rows, idx, T);
     const w = b.weights.reduce((a, x) => a + x, 0);
     if (w === 0) continue;
-    const l = tf.tidy(() => model.loss(b.inputs, b.targets, b.weights, idx.length, b.T));
+    const slots = slotVectors(b.roles, idx.length, b.T, model.spec.hidden, rng, vectors);
+    const l = tf.tidy(() => model.loss(b.inputs, b.targets, b.weights, idx.length, b.T, slots));
     sum += l.dataSync()[0] * w;
     n += w;
     l.dispose();
@@ -842,6 +966,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
   const runKey = JSON.stringify({
     spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length, oneDocPerRow: !!options.oneDocPerRow,
     ...(options.curriculum ? { curriculum: options.curriculum } : {}),
+    ...(options.slotVectors ? { slotVectors: options.slotVectors } : {}),
   });
   if (options.checkpointDir && isArtifact(options.checkpointDir)) {
     const art = await readArtifact(options.checkpointDir, { expectKind: CHECKPOINT_KIND });
@@ -884,11 +1009,12 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       const pool = byLength ? curriculumPool(step, steps, curriculum, byLength.length, batchSize) : train.inputs.length;
       const idx = Array.from({ length: batchSize }, () => (byLength ? byLength[rng.int(pool)] : rng.int(pool)));
       const b = batchOf(train, idx, T);
+      const slots = slotVectors(b.roles, batchSize, b.T, spec.hidden, new Rng(seed).fork(`vectors:${step}`), options.slotVectors);
       const rate = step < warmup ? lr * (step + 1) / warmup
         : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));
       let lossValue = 0;
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, b.T), vars);
+        const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, b.T, slots), vars);
         lossValue = value.dataSync()[0];
         adam.step(model.params, new Map(names.map((n) => [n, grads[model.params.get(n)!.name]])), rate, 1.0);
       });
@@ -900,7 +1026,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       if (options.checkpointDir && every > 0 && step % every === 0 && step < steps) await writeCheckpoint(step);
     }
     const trainSeconds = (performance.now() - trainStart) / 1000;
-    const heldLoss = held.inputs.length ? meanLoss(model, held, T, batchSize) : NaN;
+    const heldLoss = held.inputs.length ? meanLoss(model, held, T, batchSize, new Rng(seed).fork('held-out-vectors'), options.slotVectors) : NaN;
     await writeHFCheckpoint(options.outDir, {
       config: model.configJson(), tensors: model.toHF(), tokenizerJson: tokJson, tokenizerConfig: tokConfig,
     });
@@ -931,6 +1057,13 @@ export interface ListCopyResult {
    * `answerBy` 'marker': exactly the marked candidate's).
    */
   exactRate: number;
+  /**
+   * Share of documents whose answer (with `answerBy` 'random': a random candidate, so chance) is
+   * the candidate to which the LM gives the highest likelihood (quoted title + end-of-text).
+   */
+  rankRate: number;
+  /** Mean over documents of 1 / the number of candidates: `rankRate` by chance. */
+  chance: number;
   outputs: string[];
 }
 
@@ -942,7 +1075,7 @@ export function listCopyAccuracy(
   lm: CausalLM, titles: string[],
   options: {
     seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number];
-    maxNewTokens?: number; repetitionPenalty?: number; answerBy?: 'random' | 'marker';
+    maxNewTokens?: number; repetitionPenalty?: number; answerBy?: ListAnswer; slotVectors?: SlotVectorOptions;
   },
 ): ListCopyResult {
   const rng = new Rng(options.seed).fork('list-copy-eval');
@@ -951,19 +1084,34 @@ export function listCopyAccuracy(
   const outputs: string[] = [];
   let valid = 0;
   let exact = 0;
+  let ranked = 0;
+  let chance = 0;
+  const H = lm.hiddenSize;
   for (let d = 0; d < n; d++) {
     const doc = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.answerBy);
-    const { ids } = tokenizeDocument(lm.tokenizer, doc.pieces.join(PIECE_BREAK), eos, rng, eos);
+    const { ids, roles } = tokenizeDocument(lm.tokenizer, doc.pieces.join(PIECE_BREAK), eos, rng, eos);
     ids.pop(); // the end-of-text tokenizeDocument appends
-    const gen = tf.tidy(() => {
+    const slots = roles ? slotVectors(roles.slice(0, ids.length), 1, ids.length, H, rng, options.slotVectors) : undefined;
+    const embeds = () => tf.tidy(() => {
       const e = lm.embedTokens(tf.tensor2d([ids], [1, ids.length], 'int32'));
-      return lm.generate(e, tf.ones([1, ids.length]) as tf.Tensor2D, { maxNewTokens: options.maxNewTokens ?? 32, repetitionPenalty: options.repetitionPenalty ?? 1.5 });
+      return (slots ? tf.add(tf.mul(e, tf.sub(1, tf.tensor3d(slots.mask, [1, ids.length, 1]))), tf.tensor3d(slots.vectors, [1, ids.length, H])) : e) as tf.Tensor3D;
     });
+    const mask = () => tf.ones([1, ids.length]) as tf.Tensor2D;
+    const room = lm.config.maxPositions - ids.length;
+    if (room < 1) throw new RangeError(`listCopyAccuracy: a ${ids.length}-token list document fills the LM's ${lm.config.maxPositions} positions; use shorter lists`);
+    const maxNew = Math.min(options.maxNewTokens ?? 32, room);
+    const gen = tf.tidy(() => lm.generate(embeds(), mask(), { maxNewTokens: maxNew, repetitionPenalty: options.repetitionPenalty ?? 1.5 }));
+    const scores = tf.tidy(() => lm.scoreContinuations(embeds(), mask(), doc.candidates.map((t) => [...lm.tokenizer.encode(`"${t}"`), eos])));
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+    if (best === doc.answer) ranked++;
+    chance += 1 / doc.candidates.length;
     const text = lm.tokenizer.decode(gen[0]);
     outputs.push(text);
     if (namedCandidate(text, doc.candidates) >= 0) valid++;
-    const finished = gen[0].length < (options.maxNewTokens ?? 32);
-    if (options.answerBy === 'marker' ? text === `"${doc.candidates[doc.answer]}"` && finished : doc.candidates.some((t) => text === `"${t}"`) && finished) exact++;
+    const finished = gen[0].length < maxNew;
+    const retrieval = options.answerBy === 'marker' || options.answerBy === 'vector';
+    if (retrieval ? text === `"${doc.candidates[doc.answer]}"` && finished : doc.candidates.some((t) => text === `"${t}"`) && finished) exact++;
   }
-  return { documents: n, validRate: valid / n, exactRate: exact / n, outputs };
+  return { documents: n, validRate: valid / n, exactRate: exact / n, rankRate: ranked / n, chance: chance / n, outputs };
 }
