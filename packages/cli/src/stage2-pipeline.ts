@@ -23,6 +23,7 @@ import {
   HFTokenizer, buildPretrainCorpus, textPieces, loadCausalLM, pretrainLM,
   OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
   type CausalLM, type PretrainResult, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
+  type ListAnswer,
 } from '@allmrec/llm-bridge';
 import { leaveOneOut } from '@allmrec/data';
 import { DATA_OPTIONS, UsageError } from './args';
@@ -119,7 +120,7 @@ export interface Stage2PretrainOptions {
   lr?: number;
   documents?: number;
   /** How list documents choose their answer (see buildPretrainCorpus). */
-  listAnswer?: 'random' | 'marker';
+  listAnswer?: ListAnswer;
   /** Item titles as whole tokens of the trained tokenizer (default true). */
   titleTokens?: boolean;
   /** Share of list documents without the prompt's wording (see buildPretrainCorpus). */

@@ -15,8 +15,10 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   2-6 candidate titles; no interactions), or
   text files you give (one document per line). With --checkpoint-dir an interrupted run resumes.
   List documents: --list-history A-B and --list-candidates A-B titles (default 1-3 and 2-6);
-  --list-answer random (default: any listed title) or marker (the candidate whose slot token equals
-  the user slot's: in-context retrieval, what Stage 2 asks of the LM). --title-tokens makes every
+  --list-answer random (default: any listed title), marker (the candidate whose slot token equals
+  the user slot's: in-context retrieval) or vector (the slots hold random continuous vectors, as
+  F_U(x_u) and F_I(e_i) do in Stage 2, and the answer is the candidate whose vector is most
+  similar to the user slot's: retrieval by similarity, what Stage 2 asks of the LM). --title-tokens makes every
   item title one token of the trained tokenizer (a title is then copied as a single token).
   --bare-lists F writes a share F of the list documents without the prompt's wording (short
   contexts, where copying is found sooner); --lists-only leaves the item texts out; --doc-rows
@@ -65,7 +67,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const tokenizer = values.tokenizer as string;
   if (tokenizer !== 'train' && tokenizer !== 'gpt2') throw new UsageError('--tokenizer must be "train" or "gpt2"');
   if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
-  const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker'] as const);
+  const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker', 'vector'] as const);
   const curriculum = fractionOption(values, 'curriculum');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
@@ -104,11 +106,11 @@ export async function lmCommand(argv: string[]): Promise<number> {
     mimeticInit: !!values['mimetic-init'], curriculum,
     sinusoidalPositions: !!values['sinusoidal-positions'], checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
-  let listCopy: { validRate: number; exactRate: number } | undefined;
+  let listCopy: { validRate: number; exactRate: number; rankRate: number; chance: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
     const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer });
-    listCopy = { validRate: acc.validRate, exactRate: acc.exactRate };
+    listCopy = { validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance };
     lm.dispose();
   }
   const result = { ...env, corpus: corpusName, documents: corpus.length, ...r, list_copy: listCopy };
@@ -116,7 +118,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
     ['saved to', path.resolve(r.dir)], ['parameters', r.params], ['vocabulary', r.vocabSize], ['corpus', corpusName],
     ['training tokens', r.trainTokens], ['steps', r.steps], ['seconds', r.seconds], ['final training loss', r.finalLoss],
     ['held-out perplexity', r.heldOutPerplexity],
-    ...(listCopy ? [['list documents answered with a listed title', listCopy.validRate], ['...with the right title', listCopy.exactRate]] as [string, number][] : []),
+    ...(listCopy ? [['list documents answered with a listed title', listCopy.validRate], ['...with the right title', listCopy.exactRate],
+      ['right title ranked first by likelihood', listCopy.rankRate], ['...by chance', listCopy.chance]] as [string, number][] : []),
   ]) + '\n'));
   return 0;
 }

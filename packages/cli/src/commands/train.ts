@@ -138,7 +138,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const llm = values.llm as string | undefined;
   // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
   const lmRecipe = {
-    listAnswer: choiceOption(values, 'lm-list-answer', ['marker', 'random'] as const),
+    listAnswer: choiceOption(values, 'lm-list-answer', ['marker', 'random', 'vector'] as const),
     titleTokens: !values['lm-no-title-tokens'],
     bareLists: shareOption(values, 'lm-bare-lists', 0.5)!,
     oneDocPerRow: !values['lm-packed-rows'],
@@ -241,8 +241,11 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: lmRecipe.listAnswer,
           listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
         });
-        await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate } } } });
-        out.log(`LM check on ${acc.documents} list documents of the Stage 2 size: ${Math.round(acc.validRate * 100)}% answer a listed title, ${Math.round(acc.exactRate * 100)}% ${lmRecipe.listAnswer === 'marker' ? 'the marked one' : 'exactly a listed title'}`);
+        await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance } } } });
+        const pct = (x: number) => `${Math.round(x * 100)}%`;
+        out.log(lmRecipe.listAnswer === 'random'
+          ? `LM check on ${acc.documents} list documents of the Stage 2 size: ${pct(acc.validRate)} answer a listed title, ${pct(acc.exactRate)} exactly a listed title`
+          : `LM check on ${acc.documents} list documents of the Stage 2 size: ${pct(acc.validRate)} answer a listed title, ${pct(acc.exactRate)} the ${lmRecipe.listAnswer === 'marker' ? 'marked' : 'most similar'} one; ranked first by likelihood ${pct(acc.rankRate)} (chance ${pct(acc.chance)})`);
       }
     }
     const longest = check(lm, 'the LM');
