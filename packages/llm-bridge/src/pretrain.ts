@@ -265,6 +265,11 @@ export interface SlotVectorOptions {
   minAnswerCosine?: number;
   /** Other candidates' cosine with the user vector stays this far below the answer's (default 0.3). */
   margin?: number;
+  /**
+   * Dimensions [0, k) of every vector are 0 (default 0): with `GPT2Spec.lookBack` those hold the
+   * positions, and a slot vector there would blur its own position for the look-back heads.
+   */
+  zeroDims?: number;
 }
 
 /**
@@ -285,10 +290,12 @@ export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: n
   const norm = options.norm ?? 1;
   const minA = options.minAnswerCosine ?? 0.6;
   const margin = options.margin ?? 0.3;
+  const z = options.zeroDims ?? 0;
+  if (!(Number.isInteger(z) && z >= 0 && z < H - 1)) throw new RangeError(`slotVectors: zeroDims must be an integer in [0, ${H - 2}], got ${z}`);
   const mask = new Float32Array(B * T);
   const vectors = new Float32Array(B * T * H);
   const unit = (): Float32Array => {
-    const v = Float32Array.from({ length: H }, () => rng.normal());
+    const v = Float32Array.from({ length: H }, (_, j) => (j < z ? 0 : rng.normal()));
     const n = Math.hypot(...v);
     return v.map((x) => x / n);
   };
@@ -365,6 +372,22 @@ export interface GPT2Spec {
    * title just before it.
    */
   sinusoidalPositions?: boolean;
+  /**
+   * Layer-0 heads that start out attending `offset` positions back and copying what they find
+   * there (default none). Dimensions [0, H/heads) of the residual are kept for position: token rows
+   * start at 0 there and the position table holds sinusoid pairs in them; each
+   * of the last `heads` heads of layer 0 has W_K = I and W_Q = the rotation by −offset·ω_i on
+   * those dimensions (ω_i = π/2^i, so q_p·k_p' = Σ_i cos((p − offset − p')·ω_i), largest at p' = p − offset,
+   * sharpened to a margin of ~16 logits), and copies its own slice of the token dimensions
+   * (W_V = I, W_O = γ·I). In the Stage 2 prompt a slot sits two tokens after its title
+   * (`"title"[slot]`), so with offset 2 every slot starts out holding its title: the relative-
+   * position step that in-context retrieval needs, which learned absolute positions otherwise
+   * have to discover separately for every position. `first` more heads (just before those)
+   * start out attending to position 0 (a constant query: W_Q = 0, its bias the position-0 pair
+   * pattern) and copying their slice there: in the Stage 2 prompt, the user slot F_U(x_u), which
+   * the answer has to compare with every candidate's slot.
+   */
+  lookBack?: { offset: number; heads: number; first?: number };
 }
 
 type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
@@ -531,6 +554,118 @@ function sinusoids(w: Float32Array, positions: number, H: number, a: number): vo
   }
 }
 
+/** Amplitude of the position pairs of `GPT2Spec.lookBack`. */
+const LOOK_BACK_AMPLITUDE = 0.3;
+/** Logit margin of a look-back head between its offset and the next-best position, at initialisation. */
+const LOOK_BACK_MARGIN = 16;
+
+/**
+ * Frequencies of the position pairs of `GPT2Spec.lookBack`: ω_i = π/2^i, so Σ_i cos(d·ω_i) falls
+ * from P/2 at d = 0 to at most P/2 − 2 elsewhere (the ω = π pair alone separates neighbours), and
+ * repeats only after 2^(P/2) positions.
+ */
+const lookBackOmega = (i: number) => Math.PI / 2 ** i;
+
+/**
+ * Gain of position 0's pairs when first-position heads are on: the user slot's vector there would
+ * otherwise dominate LayerNorm's σ at position 0 and shrink the key those heads look for below
+ * its neighbours'.
+ */
+const FIRST_POSITION_GAIN = 4;
+
+/** Writes the position pairs of `GPT2Spec.lookBack` into dimensions [0, P) of a [positions, H] table (row 0 × `gain0`). */
+function positionPairs(w: Float32Array, positions: number, H: number, P: number, gain0: number): void {
+  for (let p = 0; p < positions; p++) {
+    const a = LOOK_BACK_AMPLITUDE * (p === 0 ? gain0 : 1);
+    for (let i = 0; i < P / 2; i++) {
+      w[p * H + 2 * i] = a * Math.sin(p * lookBackOmega(i));
+      w[p * H + 2 * i + 1] = a * Math.cos(p * lookBackOmega(i));
+    }
+  }
+}
+
+/**
+ * Rewrites layer 0's c_attn [H, 3H] ('qkv') or c_proj [H, H] ('proj') in place so its last
+ * `lookBack.heads` heads attend `lookBack.offset` positions back (see `GPT2Spec.lookBack`).
+ * The scales assume the first LayerNorm divides by σ ≈ the rms of a token row plus a position row.
+ */
+function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT2Spec, wte: tf.Variable, wpe: tf.Variable): void {
+  const { hidden: H, heads } = spec;
+  const { offset, heads: n, first = 0 } = spec.lookBack!;
+  const dh = H / heads;
+  const h0 = heads - n - first; // first-position heads [h0, heads - n), look-back heads [heads - n, heads)
+  const tok = wte.dataSync() as Float32Array;
+  const pos = wpe.dataSync() as Float32Array;
+  const rows = tok.length / H;
+  let tokSq = 0;
+  for (let i = 0; i < tok.length; i++) tokSq += tok[i] * tok[i];
+  let posSq = 0;
+  for (let i = 0; i < pos.length; i++) posSq += pos[i] * pos[i];
+  const sigma2 = (tokSq / rows + posSq / (pos.length / H)) / H;
+  const gamma = MIMETIC_OV * Math.sqrt(sigma2); // W_O: copies about half a token row
+  // Position 0's LayerNorm divides by a larger σ (its pairs are FIRST_POSITION_GAIN times larger):
+  // the first-position heads' W_O makes up for it, so they too copy about half of what sits there.
+  let row0Sq = 0;
+  for (let j = 0; j < H; j++) row0Sq += pos[j] * pos[j];
+  const gamma0 = MIMETIC_OV * Math.sqrt((tokSq / rows + row0Sq) / H);
+  if (part === 'proj') {
+    for (let h = h0; h < heads; h++) {
+      const g = h < heads - n ? gamma0 : gamma;
+      for (let r = h * dh; r < (h + 1) * dh; r++) for (let c = 0; c < H; c++) w[r * H + c] = r === c ? g : 0;
+    }
+    return;
+  }
+  // Margin of Σ_i cos(d·ω_i) between d = 0 and the best d ≠ 0 within the table.
+  let best = -Infinity;
+  for (let d = 1; d < spec.maxPositions; d++) {
+    let sum = 0;
+    for (let i = 0; i < dh / 2; i++) sum += Math.cos(d * lookBackOmega(i));
+    best = Math.max(best, sum);
+  }
+  if (best > dh / 2 - 1) throw new RangeError(`lookBack: ${H / heads} position dimensions tell apart at most ${2 ** (dh / 2)} positions, not ${spec.maxPositions}; use a larger hidden size or fewer heads`);
+  const kappa = (LOOK_BACK_MARGIN * Math.sqrt(dh) * sigma2) / (LOOK_BACK_AMPLITUDE ** 2 * (dh / 2 - best));
+  if (part === 'bias') {
+    // Query = the position-0 pattern (sin 0, cos 0) = (0, 1) per pair, as LayerNorm leaves it (÷σ).
+    for (let h = h0; h < heads - n; h++) for (let i = 0; i < dh / 2; i++) w[h * dh + 2 * i + 1] = (kappa * LOOK_BACK_AMPLITUDE) / Math.sqrt(sigma2);
+    return;
+  }
+  for (let h = h0; h < heads; h++) {
+    const look = h >= heads - n;
+    const q0 = h * dh;
+    const k0 = H + h * dh;
+    const v0 = 2 * H + h * dh;
+    for (let i = 0; i < H; i++) for (let j = 0; j < dh; j++) { w[i * 3 * H + q0 + j] = 0; w[i * 3 * H + k0 + j] = 0; w[i * 3 * H + v0 + j] = 0; }
+    for (let i = 0; i < dh / 2; i++) {
+      const c = Math.cos(offset * lookBackOmega(i));
+      const s = Math.sin(offset * lookBackOmega(i));
+      // q_sin = c·x_sin − s·x_cos, q_cos = s·x_sin + c·x_cos: the pair rotated back by offset·ω_i.
+      // (A first-position head's query is its bias alone.)
+      if (look) {
+        w[2 * i * 3 * H + q0 + 2 * i] = kappa * c;
+        w[(2 * i + 1) * 3 * H + q0 + 2 * i] = -kappa * s;
+        w[2 * i * 3 * H + q0 + 2 * i + 1] = kappa * s;
+        w[(2 * i + 1) * 3 * H + q0 + 2 * i + 1] = kappa * c;
+      }
+      w[2 * i * 3 * H + k0 + 2 * i] = 1;
+      w[(2 * i + 1) * 3 * H + k0 + 2 * i + 1] = 1;
+    }
+    for (let j = 0; j < dh; j++) w[(h * dh + j) * 3 * H + v0 + j] = 1;
+  }
+}
+
+/** Names of the weights `PretrainOptions.lookBack.hold` keeps as wired (with wte's position columns). */
+const WIRED = ['wpe.weight', 'h.0.ln_1.weight', 'h.0.ln_1.bias', 'h.0.attn.c_attn.weight', 'h.0.attn.c_attn.bias', 'h.0.attn.c_proj.weight', 'h.0.attn.c_proj.bias'];
+
+/** Drops the gradients of the wired weights and zeroes wte's on the position dimensions (in a tidy). */
+function holdWired(grads: Map<string, tf.Tensor>, spec: GPT2Spec): void {
+  for (const n of WIRED) grads.delete(n);
+  const g = grads.get('wte.weight');
+  if (g) {
+    const P = spec.hidden / spec.heads;
+    grads.set('wte.weight', tf.concat([tf.zeros([spec.vocabSize, P]), tf.slice(g, [0, P], [spec.vocabSize, spec.hidden - P])], 1));
+  }
+}
+
 /** Scale of W_V·W_O at a mimetic initialisation (≈ γ·I summed over heads). */
 const MIMETIC_OV = 0.5;
 
@@ -560,6 +695,12 @@ export class TrainableGPT2 {
   constructor(readonly spec: GPT2Spec, seed: number) {
     const { hidden: H, heads, layers } = spec;
     if (H % heads !== 0) throw new RangeError(`hidden ${H} is not divisible by heads ${heads}`);
+    if (spec.lookBack) {
+      const { offset, heads: n, first = 0 } = spec.lookBack;
+      if (!(Number.isInteger(n) && n >= 1 && n < heads)) throw new RangeError(`lookBack.heads must be 1..${heads - 1} (head 0's dimensions hold the positions), got ${n}`);
+      if (!(Number.isInteger(first) && first >= 0 && n + first < heads)) throw new RangeError(`lookBack.first must be 0..${heads - 1 - n} (head 0's dimensions hold the positions), got ${first}`);
+      if (!(Number.isInteger(offset) && offset >= 1)) throw new RangeError(`lookBack.offset must be a positive integer, got ${offset}`);
+    }
     const rng = new Rng(seed).fork('gpt2-init');
     for (const [name, shape] of Object.entries(gpt2ParameterShapes(spec))) {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -575,12 +716,19 @@ export class TrainableGPT2 {
           for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] = data[r * H + j] * k + mean[j];
         }
         if (spec.sinusoidalPositions && name === 'wpe.weight') sinusoids(data, shape[0], H, SINUSOID_AMPLITUDE);
+        if (spec.lookBack && name === 'wte.weight') for (let r = 0; r < shape[0]; r++) data.fill(0, r * H, r * H + H / heads);
+        if (spec.lookBack && name === 'wpe.weight') positionPairs(data, shape[0], H, H / heads, spec.lookBack.first ? FIRST_POSITION_GAIN : 1);
         if (spec.mimeticInit && name.endsWith('attn.c_attn.weight')) mimeticQKV(data, H, rng);
         if (spec.mimeticInit && name.endsWith('attn.c_proj.weight')) {
           const qkv = this.params.get(name.replace('c_proj', 'c_attn'))!.dataSync() as Float32Array;
           // W_O[r, c] = W_V[c, r] · γ: W_V·W_O = γ·W_V·W_V^T, block by block per head.
           for (let r = 0; r < H; r++) for (let c = 0; c < H; c++) data[r * H + c] = MIMETIC_OV * qkv[c * 3 * H + 2 * H + r];
         }
+        if (spec.lookBack && (name === 'h.0.attn.c_attn.weight' || name === 'h.0.attn.c_proj.weight')) {
+          lookBackHeads(data, name.endsWith('c_attn.weight') ? 'qkv' : 'proj', spec, this.params.get('wte.weight')!, this.params.get('wpe.weight')!);
+        }
+      } else if (spec.lookBack?.first && name === 'h.0.attn.c_attn.bias') {
+        lookBackHeads(data, 'bias', spec, this.params.get('wte.weight')!, this.params.get('wpe.weight')!);
       }
       this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `pretrain/${name}/${rng.nextUint32()}`)));
     }
@@ -767,6 +915,14 @@ export interface PretrainOptions {
   curriculum?: number;
   /** Sinusoidal initial position table (see `GPT2Spec.sinusoidalPositions`; default false). */
   sinusoidalPositions?: boolean;
+  /**
+   * Layer-0 heads that start out looking `offset` positions back, and `first` that look at
+   * position 0 (see `GPT2Spec.lookBack`; default none). `hold` (a share of the steps, default 0)
+   * keeps them as wired for that long: layer 0's attention, the position table and the token
+   * rows' position dimensions get no updates, so the later layers learn to use what those heads
+   * bring before anything can repurpose them.
+   */
+  lookBack?: { offset: number; heads: number; first?: number; hold?: number };
   /** How vector slots (list documents with `listAnswer: 'vector'`) are drawn (see {@link slotVectors}). */
   slotVectors?: SlotVectorOptions;
   /** Initial spread of the added tokens' rows around their shared mean (see `GPT2Spec.sharedInitSpread`; default 0.1). */
@@ -956,7 +1112,9 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     ...(added > 0 ? { sharedInitRows: [V - added, V] as [number, number], sharedInitSpread: options.addedTokenSpread ?? ADDED_TOKEN_SPREAD } : {}),
     ...(options.mimeticInit ? { mimeticInit: true } : {}),
     ...(options.sinusoidalPositions ? { sinusoidalPositions: true } : {}),
+    ...(options.lookBack ? { lookBack: { offset: options.lookBack.offset, heads: options.lookBack.heads, first: options.lookBack.first ?? 0 } } : {}),
   };
+  const vectorOptions: SlotVectorOptions = { ...(spec.lookBack ? { zeroDims: spec.hidden / spec.heads } : {}), ...options.slotVectors };
   const model = new TrainableGPT2(spec, seed);
   const shapes = gpt2ParameterShapes(spec);
   const adam = new AdamW(0.9, 0.95, 1e-8, options.weightDecay ?? 0.01);
@@ -967,6 +1125,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     spec, T, batchSize, steps, lr, warmup, seed, docs: options.corpus.length, oneDocPerRow: !!options.oneDocPerRow,
     ...(options.curriculum ? { curriculum: options.curriculum } : {}),
     ...(options.slotVectors ? { slotVectors: options.slotVectors } : {}),
+    ...(options.lookBack?.hold ? { hold: options.lookBack.hold } : {}),
   });
   if (options.checkpointDir && isArtifact(options.checkpointDir)) {
     const art = await readArtifact(options.checkpointDir, { expectKind: CHECKPOINT_KIND });
@@ -999,6 +1158,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     ? Int32Array.from(train.lengths.map((_, i) => i)).sort((a, b) => train.lengths[a] - train.lengths[b] || a - b)
     : undefined;
 
+  const holdSteps = Math.round((options.lookBack?.hold ?? 0) * steps);
   const recent: number[] = [];
   const trainStart = performance.now();
   let step = start;
@@ -1009,14 +1169,16 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       const pool = byLength ? curriculumPool(step, steps, curriculum, byLength.length, batchSize) : train.inputs.length;
       const idx = Array.from({ length: batchSize }, () => (byLength ? byLength[rng.int(pool)] : rng.int(pool)));
       const b = batchOf(train, idx, T);
-      const slots = slotVectors(b.roles, batchSize, b.T, spec.hidden, new Rng(seed).fork(`vectors:${step}`), options.slotVectors);
+      const slots = slotVectors(b.roles, batchSize, b.T, spec.hidden, new Rng(seed).fork(`vectors:${step}`), vectorOptions);
       const rate = step < warmup ? lr * (step + 1) / warmup
         : lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - warmup) / Math.max(1, steps - warmup)))));
       let lossValue = 0;
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => model.loss(b.inputs, b.targets, b.weights, batchSize, b.T, slots), vars);
         lossValue = value.dataSync()[0];
-        adam.step(model.params, new Map(names.map((n) => [n, grads[model.params.get(n)!.name]])), rate, 1.0);
+        const g = new Map(names.map((n) => [n, grads[model.params.get(n)!.name]]));
+        if (step < holdSteps) holdWired(g, spec);
+        adam.step(model.params, g, rate, 1.0);
       });
       if (!Number.isFinite(lossValue)) throw new Error(`pretrainLM: loss became ${lossValue} at step ${step + 1}`);
       recent.push(lossValue);
@@ -1026,7 +1188,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       if (options.checkpointDir && every > 0 && step % every === 0 && step < steps) await writeCheckpoint(step);
     }
     const trainSeconds = (performance.now() - trainStart) / 1000;
-    const heldLoss = held.inputs.length ? meanLoss(model, held, T, batchSize, new Rng(seed).fork('held-out-vectors'), options.slotVectors) : NaN;
+    const heldLoss = held.inputs.length ? meanLoss(model, held, T, batchSize, new Rng(seed).fork('held-out-vectors'), vectorOptions) : NaN;
     await writeHFCheckpoint(options.outDir, {
       config: model.configJson(), tensors: model.toHF(), tokenizerJson: tokJson, tokenizerConfig: tokConfig,
     });
@@ -1076,6 +1238,8 @@ export function listCopyAccuracy(
   options: {
     seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number];
     maxNewTokens?: number; repetitionPenalty?: number; answerBy?: ListAnswer; slotVectors?: SlotVectorOptions;
+    /** Documents without the prompt's wording (see `PretrainCorpusOptions.bareLists`; default false). */
+    bare?: boolean;
   },
 ): ListCopyResult {
   const rng = new Rng(options.seed).fork('list-copy-eval');
@@ -1088,7 +1252,8 @@ export function listCopyAccuracy(
   let chance = 0;
   const H = lm.hiddenSize;
   for (let d = 0; d < n; d++) {
-    const doc = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.answerBy);
+    const worded = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.answerBy);
+    const doc = options.bare ? bareListDocument(worded) : worded;
     const { ids, roles } = tokenizeDocument(lm.tokenizer, doc.pieces.join(PIECE_BREAK), eos, rng, eos);
     ids.pop(); // the end-of-text tokenizeDocument appends
     const slots = roles ? slotVectors(roles.slice(0, ids.length), 1, ids.length, H, rng, options.slotVectors) : undefined;
