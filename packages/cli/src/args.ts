@@ -80,3 +80,26 @@ export function choiceOption<T extends string>(values: Record<string, unknown>, 
   if (!choices.includes(v)) throw new UsageError(`--${name} must be ${choices.map((c) => `"${c}"`).join(' or ')}`);
   return v;
 }
+
+/**
+ * Look-back heads (see GPT2Spec.lookBack): `--<offsetName> K` turns them on, `--<headsName> N`
+ * sets how many of the `heads` layer-0 heads look back (default half, at least 1) and
+ * `--<firstName> M` how many more attend to position 0 (default 0); N + M <= heads - 1.
+ */
+export function lookBackOption(
+  values: Record<string, unknown>, offsetName: string, headsName: string, firstName: string, heads: number,
+): { offset: number; heads: number; first: number } | undefined {
+  const offset = intOption(values, offsetName);
+  const n = intOption(values, headsName);
+  const first = intOption(values, firstName) ?? 0;
+  if (offset === undefined) {
+    if (n !== undefined || values[firstName] !== undefined) throw new UsageError(`--${headsName} and --${firstName} need --${offsetName}`);
+    return undefined;
+  }
+  if (offset < 1) throw new UsageError(`--${offsetName} must be a positive integer`);
+  const count = n ?? Math.max(1, Math.floor(heads / 2));
+  if (count < 1 || first < 0 || count + first >= heads) {
+    throw new UsageError(`--${headsName} (at least 1) plus --${firstName} must stay below the ${heads} heads (one keeps the position dimensions)`);
+  }
+  return { offset, heads: count, first };
+}

@@ -27,3 +27,25 @@ test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen Causal
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--curriculum must be at least 0 and below 1');
 });
+
+test('lm pretrain --list-answer vector with wired look-back heads runs end to end and checks the likelihood ranking', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');
+  const r = await run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '40', '--lists-only',
+    '--list-answer', 'vector', '--bare-lists', '1', '--list-history', '0-1', '--list-candidates', '2-3', '--title-tokens', '--doc-rows',
+    '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1', '--look-back-hold', '0.5',
+    '--steps', '3', '--hidden', '48', '--layers', '1', '--heads', '3', '--vocab', '300', '--seq-len', '64', '--max-positions', '128', '--batch', '2', '--out', dir, '--json']);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.steps).toBe(3);
+  // Bare documents of 2-3 candidates: chance is between 1/3 and 1/2.
+  expect(j.list_copy.chance).toBeGreaterThan(0.3);
+  expect(j.list_copy.chance).toBeLessThan(0.5);
+  expect(j.list_copy.rankRate).toBeGreaterThanOrEqual(0);
+  // Look-back sizes are checked before any work, naming the flags.
+  const bad = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--heads', '4', '--look-back', '2', '--look-back-heads', '3', '--first-position-heads', '1']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--look-back-heads (at least 1) plus --first-position-heads must stay below the 4 heads');
+  const orphan = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'y'), '--look-back-heads', '1']);
+  expect(orphan.code).toBe(2);
+  expect(orphan.stderr).toContain('need --look-back');
+});

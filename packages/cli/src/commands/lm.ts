@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, numberOption, parse, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -27,7 +27,11 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   resembles the query, copy what is attended: Trockman & Kolter 2023), which shortens the plateau
   before the LM learns to copy from a list. --curriculum F (with --doc-rows) grows batches from the
   shortest tenth of the documents to all of them over the first share F of the steps.
-  --sinusoidal-positions starts the position table as sinusoids (nearby positions alike).`;
+  --sinusoidal-positions starts the position table as sinusoids (nearby positions alike).
+  --look-back K starts --look-back-heads N (default half) of layer 0's heads attending K positions
+  back (2: from each slot to its title, with --title-tokens), on dimensions kept for position, and
+  --first-position-heads N (default 0) more attending to position 0 (the user slot);
+  --look-back-hold F keeps them as wired for the first share F of the steps.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -61,6 +65,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
     'doc-rows': { type: 'boolean', default: false }, 'mimetic-init': { type: 'boolean', default: false },
     curriculum: { type: 'string' }, 'sinusoidal-positions': { type: 'boolean', default: false },
+    'look-back': { type: 'string' }, 'look-back-heads': { type: 'string' }, 'first-position-heads': { type: 'string' }, 'look-back-hold': { type: 'string' },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -69,6 +74,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
   if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
   const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker', 'vector'] as const);
   const curriculum = fractionOption(values, 'curriculum');
+  const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
+  const lookBack = wired && { ...wired, hold: fractionOption(values, 'look-back-hold') ?? 0 };
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
     listCandidates: rangeOption(values, 'list-candidates', LIST_SIZES.listCandidates, 2),
@@ -104,12 +111,14 @@ export async function lmCommand(argv: string[]): Promise<number> {
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
     maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
     mimeticInit: !!values['mimetic-init'], curriculum,
-    sinusoidalPositions: !!values['sinusoidal-positions'], checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
+    sinusoidalPositions: !!values['sinusoidal-positions'], lookBack, checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number; rankRate: number; chance: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
-    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer });
+    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: shareOption(values, 'bare-lists') === 1,
+      // Look-back LMs keep their position dimensions free of slot vectors (as pretrainLM drew them).
+      slotVectors: lookBack ? { zeroDims: lm.hiddenSize / lm.config.heads } : undefined });
     listCopy = { validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance };
     lm.dispose();
   }

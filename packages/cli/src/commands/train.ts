@@ -40,8 +40,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
 
   LM options (pretraining here): --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
     --lm-heads 4 --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
-    --lm-list-answer marker|random (list documents answer with the candidate retrieved by the user
-    slot's token, the default, or with any listed title; see "allmrec lm pretrain --help")
+    --lm-list-answer marker|random|vector (list documents answer with the candidate retrieved by the
+    user slot's token, the default; with any listed title; or with the candidate whose slot vector is
+    most similar to the user slot's; see "allmrec lm pretrain --help")
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
     --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
