@@ -26,6 +26,10 @@ test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen Causal
   const bad = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--curriculum', '1']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--curriculum must be at least 0 and below 1');
+  // So is a learning rate that is not positive.
+  const lr0 = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--lr', '0']);
+  expect(lr0.code).toBe(2);
+  expect(lr0.stderr).toContain('--lr must be greater than 0');
 });
 
 test('lm pretrain --list-answer vector with wired look-back heads runs end to end and checks the likelihood ranking', async () => {

@@ -179,6 +179,9 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
       [['train', ...TINY], /--out/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--history', '0'], /--history/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--candidates', '1'], /--candidates/],
+      // Learning rates are checked before any stage runs (Stage 2's used to fail only after the LM).
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-lr', '0'], /--stage2-lr must be greater than 0/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-lr=-1'], /--lm-lr must be greater than 0/],
       [['train', '--out', path.join(tmp, 'x'), '--nope'], /nope/],
       [['train', ...TINY, '--out', dir, '--llm', path.join(tmp, 'tiny-big')], /another --out/],
       [['eval'], /--model/],

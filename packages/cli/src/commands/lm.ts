@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, numberOption, parse, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -74,6 +74,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
   if (values['title-tokens'] && (tokenizer !== 'train' || values.corpus)) throw new UsageError('--title-tokens needs a dataset and --tokenizer train');
   const listAnswer = choiceOption(values, 'list-answer', ['random', 'marker', 'vector'] as const);
   const curriculum = fractionOption(values, 'curriculum');
+  const lr = positiveNumber(values, 'lr');
+  const maxSeconds = positiveNumber(values, 'max-seconds');
   const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
   const lookBack = wired && { ...wired, hold: fractionOption(values, 'look-back-hold') ?? 0 };
   const sizes = {
@@ -109,7 +111,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     hidden: intOption(values, 'hidden'), layers: intOption(values, 'layers'), heads: intOption(values, 'heads'),
     maxPositions: intOption(values, 'max-positions'),
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
-    maxSeconds: numberOption(values, 'max-seconds'), lr: numberOption(values, 'lr'), oneDocPerRow: !!values['doc-rows'],
+    maxSeconds, lr, oneDocPerRow: !!values['doc-rows'],
     mimeticInit: !!values['mimetic-init'], curriculum,
     sinusoidalPositions: !!values['sinusoidal-positions'], lookBack, checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });

@@ -4,7 +4,7 @@ import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, numberOption, parse, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -136,6 +136,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     const v = intOption(values, k);
     if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
   }
+  const lmLr = positiveNumber(values, 'lm-lr');
+  const lmMaxSeconds = positiveNumber(values, 'lm-max-seconds');
+  const stage2Lr = positiveNumber(values, 'stage2-lr');
   const llm = values.llm as string | undefined;
   // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
   const lmRecipe = {
@@ -217,9 +220,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         out.log('LM: pretraining a small GPT-2 on the item texts');
         const r = await pretrainForStage2({
           dataset, outDir: p.lm, seed: trainRecord.seed, history: trainRecord.history, candidates: trainRecord.candidates,
-          steps: intOption(values, 'lm-steps'), maxSeconds: numberOption(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
+          steps: intOption(values, 'lm-steps'), maxSeconds: lmMaxSeconds, hidden: intOption(values, 'lm-hidden'),
           layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
-          batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: numberOption(values, 'lm-lr'),
+          batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: lmLr,
           documents: intOption(values, 'lm-documents'), ...lmRecipe, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
@@ -298,7 +301,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       const s = performance.now();
       const epochs = intOption(values, 'stage2-epochs');
       const batchSize = intOption(values, 'stage2-batch');
-      const lr = numberOption(values, 'stage2-lr');
+      const lr = stage2Lr;
       s2 = new Stage2Model(lm, sources, {
         historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
         ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(lr !== undefined ? { lr } : {}),
