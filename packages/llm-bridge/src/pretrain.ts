@@ -334,6 +334,11 @@ export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: n
   return { mask, vectors };
 }
 
+/** Token embeddings `e` [..., H] with the slot positions (`slots.mask`, one per row of `e`) replaced by `slots.vectors`. */
+function withSlotVectors(e: tf.Tensor, slots: SlotVectors): tf.Tensor {
+  return tf.add(tf.mul(e, tf.sub(1, tf.tensor(slots.mask, [...e.shape.slice(0, -1), 1]))), tf.tensor(slots.vectors, e.shape));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The trainable GPT-2.
 
@@ -543,11 +548,15 @@ const ADDED_TOKEN_SPREAD = 0.1;
 /** Amplitude of a sinusoidal position table (title rows have norm ≈ 0.1·√H, these ≈ 0.1·√(H/2)). */
 const SINUSOID_AMPLITUDE = 0.1;
 
-/** Fills a [positions, H] table in place: row p = a·(sin(p·ω_0), cos(p·ω_0), sin(p·ω_1), ...), ω_i = 10000^(-2i/H). */
-function sinusoids(w: Float32Array, positions: number, H: number, a: number): void {
+/**
+ * Writes sinusoid pairs into dimensions [0, 2·pairs) of a [positions, H] table in place:
+ * row p, pair i = amplitude(p)·(sin(p·ω_i), cos(p·ω_i)).
+ */
+function sinusoidPairs(w: Float32Array, positions: number, H: number, pairs: number, omega: (i: number) => number, amplitude: (p: number) => number): void {
   for (let p = 0; p < positions; p++) {
-    for (let i = 0; i < H / 2; i++) {
-      const angle = p * Math.pow(10000, (-2 * i) / H);
+    const a = amplitude(p);
+    for (let i = 0; i < pairs; i++) {
+      const angle = p * omega(i);
       w[p * H + 2 * i] = a * Math.sin(angle);
       w[p * H + 2 * i + 1] = a * Math.cos(angle);
     }
@@ -573,27 +582,24 @@ const lookBackOmega = (i: number) => Math.PI / 2 ** i;
  */
 const FIRST_POSITION_GAIN = 4;
 
-/** Writes the position pairs of `GPT2Spec.lookBack` into dimensions [0, P) of a [positions, H] table (row 0 × `gain0`). */
-function positionPairs(w: Float32Array, positions: number, H: number, P: number, gain0: number): void {
-  for (let p = 0; p < positions; p++) {
-    const a = LOOK_BACK_AMPLITUDE * (p === 0 ? gain0 : 1);
-    for (let i = 0; i < P / 2; i++) {
-      w[p * H + 2 * i] = a * Math.sin(p * lookBackOmega(i));
-      w[p * H + 2 * i + 1] = a * Math.cos(p * lookBackOmega(i));
-    }
-  }
+/** Scales of the wired layer-0 heads (see {@link lookBackScales}). */
+interface LookBackScales {
+  /** σ² of LayerNorm at a typical position: (mean token row² + mean position row²) / H. */
+  sigma2: number;
+  /** W_O gain of the look-back heads and of the first-position heads (position 0's σ is larger). */
+  gamma: number;
+  gamma0: number;
+  /** Query gain that gives the look-back margin. */
+  kappa: number;
 }
 
 /**
- * Rewrites layer 0's c_attn [H, 3H] ('qkv') or c_proj [H, H] ('proj') in place so its last
- * `lookBack.heads` heads attend `lookBack.offset` positions back (see `GPT2Spec.lookBack`).
- * The scales assume the first LayerNorm divides by σ ≈ the rms of a token row plus a position row.
+ * The scales of `GPT2Spec.lookBack`'s heads, from the initial token and position tables. They
+ * assume the first LayerNorm divides by σ ≈ the rms of a token row plus a position row.
  */
-function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT2Spec, wte: tf.Variable, wpe: tf.Variable): void {
+function lookBackScales(spec: GPT2Spec, wte: tf.Variable, wpe: tf.Variable): LookBackScales {
   const { hidden: H, heads } = spec;
-  const { offset, heads: n, first = 0 } = spec.lookBack!;
   const dh = H / heads;
-  const h0 = heads - n - first; // first-position heads [h0, heads - n), look-back heads [heads - n, heads)
   const tok = wte.dataSync() as Float32Array;
   const pos = wpe.dataSync() as Float32Array;
   const rows = tok.length / H;
@@ -608,13 +614,6 @@ function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT
   let row0Sq = 0;
   for (let j = 0; j < H; j++) row0Sq += pos[j] * pos[j];
   const gamma0 = MIMETIC_OV * Math.sqrt((tokSq / rows + row0Sq) / H);
-  if (part === 'proj') {
-    for (let h = h0; h < heads; h++) {
-      const g = h < heads - n ? gamma0 : gamma;
-      for (let r = h * dh; r < (h + 1) * dh; r++) for (let c = 0; c < H; c++) w[r * H + c] = r === c ? g : 0;
-    }
-    return;
-  }
   // Margin of Σ_i cos(d·ω_i) between d = 0 and the best d ≠ 0 within the table.
   let best = -Infinity;
   for (let d = 1; d < spec.maxPositions; d++) {
@@ -624,6 +623,26 @@ function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT
   }
   if (best > dh / 2 - 1) throw new RangeError(`lookBack: ${H / heads} position dimensions tell apart at most ${2 ** (dh / 2)} positions, not ${spec.maxPositions}; use a larger hidden size or fewer heads`);
   const kappa = (LOOK_BACK_MARGIN * Math.sqrt(dh) * sigma2) / (LOOK_BACK_AMPLITUDE ** 2 * (dh / 2 - best));
+  return { sigma2, gamma, gamma0, kappa };
+}
+
+/**
+ * Rewrites layer 0's c_attn [H, 3H] ('qkv'), its bias [3H] ('bias') or c_proj [H, H] ('proj') in
+ * place so its last `lookBack.heads` heads attend `lookBack.offset` positions back and the
+ * `lookBack.first` heads before them attend to position 0 (see `GPT2Spec.lookBack`).
+ */
+function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT2Spec, { sigma2, gamma, gamma0, kappa }: LookBackScales): void {
+  const { hidden: H, heads } = spec;
+  const { offset, heads: n, first = 0 } = spec.lookBack!;
+  const dh = H / heads;
+  const h0 = heads - n - first; // first-position heads [h0, heads - n), look-back heads [heads - n, heads)
+  if (part === 'proj') {
+    for (let h = h0; h < heads; h++) {
+      const g = h < heads - n ? gamma0 : gamma;
+      for (let r = h * dh; r < (h + 1) * dh; r++) for (let c = 0; c < H; c++) w[r * H + c] = r === c ? g : 0;
+    }
+    return;
+  }
   if (part === 'bias') {
     // Query = the position-0 pattern (sin 0, cos 0) = (0, 1) per pair, as LayerNorm leaves it (÷σ).
     for (let h = h0; h < heads - n; h++) for (let i = 0; i < dh / 2; i++) w[h * dh + 2 * i + 1] = (kappa * LOOK_BACK_AMPLITUDE) / Math.sqrt(sigma2);
@@ -702,6 +721,8 @@ export class TrainableGPT2 {
       if (!(Number.isInteger(offset) && offset >= 1)) throw new RangeError(`lookBack.offset must be a positive integer, got ${offset}`);
     }
     const rng = new Rng(seed).fork('gpt2-init');
+    let wiring: LookBackScales | undefined; // computed once, from the initial wte and wpe
+    const scales = () => (wiring ??= lookBackScales(spec, this.params.get('wte.weight')!, this.params.get('wpe.weight')!));
     for (const [name, shape] of Object.entries(gpt2ParameterShapes(spec))) {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
@@ -715,9 +736,12 @@ export class TrainableGPT2 {
           const k = (spec.sharedInitSpread ?? std) / std;
           for (let r = a; r < b; r++) for (let j = 0; j < H; j++) data[r * H + j] = data[r * H + j] * k + mean[j];
         }
-        if (spec.sinusoidalPositions && name === 'wpe.weight') sinusoids(data, shape[0], H, SINUSOID_AMPLITUDE);
+        if (spec.sinusoidalPositions && name === 'wpe.weight') sinusoidPairs(data, shape[0], H, H / 2, (i) => Math.pow(10000, (-2 * i) / H), () => SINUSOID_AMPLITUDE);
         if (spec.lookBack && name === 'wte.weight') for (let r = 0; r < shape[0]; r++) data.fill(0, r * H, r * H + H / heads);
-        if (spec.lookBack && name === 'wpe.weight') positionPairs(data, shape[0], H, H / heads, spec.lookBack.first ? FIRST_POSITION_GAIN : 1);
+        if (spec.lookBack && name === 'wpe.weight') {
+          const gain0 = spec.lookBack.first ? FIRST_POSITION_GAIN : 1;
+          sinusoidPairs(data, shape[0], H, H / heads / 2, lookBackOmega, (p) => LOOK_BACK_AMPLITUDE * (p === 0 ? gain0 : 1));
+        }
         if (spec.mimeticInit && name.endsWith('attn.c_attn.weight')) mimeticQKV(data, H, rng);
         if (spec.mimeticInit && name.endsWith('attn.c_proj.weight')) {
           const qkv = this.params.get(name.replace('c_proj', 'c_attn'))!.dataSync() as Float32Array;
@@ -725,10 +749,10 @@ export class TrainableGPT2 {
           for (let r = 0; r < H; r++) for (let c = 0; c < H; c++) data[r * H + c] = MIMETIC_OV * qkv[c * 3 * H + 2 * H + r];
         }
         if (spec.lookBack && (name === 'h.0.attn.c_attn.weight' || name === 'h.0.attn.c_proj.weight')) {
-          lookBackHeads(data, name.endsWith('c_attn.weight') ? 'qkv' : 'proj', spec, this.params.get('wte.weight')!, this.params.get('wpe.weight')!);
+          lookBackHeads(data, name.endsWith('c_attn.weight') ? 'qkv' : 'proj', spec, scales());
         }
       } else if (spec.lookBack?.first && name === 'h.0.attn.c_attn.bias') {
-        lookBackHeads(data, 'bias', spec, this.params.get('wte.weight')!, this.params.get('wpe.weight')!);
+        lookBackHeads(data, 'bias', spec, scales());
       }
       this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `pretrain/${name}/${rng.nextUint32()}`)));
     }
@@ -747,8 +771,8 @@ export class TrainableGPT2 {
     if (T > maxPositions) throw new RangeError(`sequence length ${T} exceeds ${maxPositions} positions`);
     const dh = H / heads;
     const scale = 1 / Math.sqrt(dh);
-    let tok: tf.Tensor = tf.gather(this.p('wte.weight'), tf.tensor1d(ids, 'int32'));
-    if (slots) tok = tf.add(tf.mul(tok, tf.sub(1, tf.tensor2d(slots.mask, [B * T, 1]))), tf.tensor2d(slots.vectors, [B * T, H]));
+    const gathered = tf.gather(this.p('wte.weight'), tf.tensor1d(ids, 'int32'));
+    const tok = slots ? withSlotVectors(gathered, slots) : gathered;
     const pos = tf.slice(this.p('wpe.weight'), [0, 0], [T, H]);
     let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, H]), pos), [B * T, H]) as tf.Tensor2D;
     const heads3 = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]), [B * heads, T, dh]) as tf.Tensor3D;
@@ -961,6 +985,8 @@ export interface PretrainResult {
   stepSeconds: number;
   /** Step training resumed from (0 when fresh). */
   resumedFrom: number;
+  /** How vector slots were drawn (with `lookBack`, clear of the position dimensions): pass to `listCopyAccuracy`. */
+  slotVectors: SlotVectorOptions;
 }
 
 interface Rows {
@@ -1198,7 +1224,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       dir: options.outDir, params: model.size, vocabSize: V, trainTokens: train.tokens, heldOutTokens: held.tokens,
       heldOutPerplexity: Math.exp(heldLoss), steps: step, seconds: (performance.now() - t0) / 1000,
       finalLoss: recent.length ? recent.reduce((a, x) => a + x, 0) / recent.length : NaN,
-      stepSeconds: step > start ? trainSeconds / (step - start) : 0, resumedFrom: start,
+      stepSeconds: step > start ? trainSeconds / (step - start) : 0, resumedFrom: start, slotVectors: vectorOptions,
     };
   } finally {
     adam.dispose();
@@ -1259,7 +1285,7 @@ export function listCopyAccuracy(
     const slots = roles ? slotVectors(roles.slice(0, ids.length), 1, ids.length, H, rng, options.slotVectors) : undefined;
     const embeds = () => tf.tidy(() => {
       const e = lm.embedTokens(tf.tensor2d([ids], [1, ids.length], 'int32'));
-      return (slots ? tf.add(tf.mul(e, tf.sub(1, tf.tensor3d(slots.mask, [1, ids.length, 1]))), tf.tensor3d(slots.vectors, [1, ids.length, H])) : e) as tf.Tensor3D;
+      return (slots ? withSlotVectors(e, slots) : e) as tf.Tensor3D;
     });
     const mask = () => tf.ones([1, ids.length]) as tf.Tensor2D;
     const room = lm.config.maxPositions - ids.length;

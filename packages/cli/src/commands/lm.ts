@@ -78,6 +78,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const maxSeconds = positiveNumber(values, 'max-seconds');
   const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
   const lookBack = wired && { ...wired, hold: fractionOption(values, 'look-back-hold') ?? 0 };
+  const bareLists = shareOption(values, 'bare-lists');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
     listCandidates: rangeOption(values, 'list-candidates', LIST_SIZES.listCandidates, 2),
@@ -101,7 +102,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     const { dataset } = await datasetFromOptions(values);
     titles = dataset.items.slice(1).map((i) => i.title).filter(Boolean);
     domain = dataset.domain;
-    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'], bareLists: shareOption(values, 'bare-lists') });
+    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'], bareLists });
     corpusName = `${dataset.name} item texts + list documents`;
   }
   if (corpus.length < 2) throw new UsageError('the corpus has fewer than 2 documents');
@@ -118,9 +119,9 @@ export async function lmCommand(argv: string[]): Promise<number> {
   let listCopy: { validRate: number; exactRate: number; rankRate: number; chance: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
-    const acc = listCopyAccuracy(lm, titles, { seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: shareOption(values, 'bare-lists') === 1,
-      // Look-back LMs keep their position dimensions free of slot vectors (as pretrainLM drew them).
-      slotVectors: lookBack ? { zeroDims: lm.hiddenSize / lm.config.heads } : undefined });
+    const acc = listCopyAccuracy(lm, titles, {
+      seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: bareLists === 1, slotVectors: r.slotVectors,
+    });
     listCopy = { validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance };
     lm.dispose();
   }
