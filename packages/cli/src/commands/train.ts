@@ -301,10 +301,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       const s = performance.now();
       const epochs = intOption(values, 'stage2-epochs');
       const batchSize = intOption(values, 'stage2-batch');
-      const lr = stage2Lr;
       s2 = new Stage2Model(lm, sources, {
         historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
-        ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(lr !== undefined ? { lr } : {}),
+        ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(stage2Lr !== undefined ? { lr: stage2Lr } : {}),
       }, trainRecord.seed);
       disposers.push(() => s2.dispose());
       const fit = await s2.fit({ split: align.split, seed: trainRecord.seed, maxUsers, checkpointDir: p.stage2Checkpoint, onProgress: out.progress });
