@@ -64,6 +64,7 @@ describe('allmrec encode / align / bench align', () => {
     const t = await run(['align', 'train', ...TINY, '--encoder', 'tfidf', '--backbone-epochs', '2', '--epochs', '1', '--init', 'pytorch', '--out', dir, ...cache, '--json']);
     expect(t.code).toBe(0);
     expect(JSON.parse(t.stdout).stage1_init).toBe('pytorch');
+    expect(JSON.parse(t.stdout)).not.toHaveProperty('stage1_init_decoder_scale'); // only a fitted start has one
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'stage1', 'config.json'), 'utf8')).config.init).toBe('pytorch');
     expect((await run(['bench', 'align', ...TINY, '--init', 'xavier'])).code).toBe(2);
   });

@@ -60,6 +60,16 @@ export function stage1Options(values: Record<string, unknown>) {
   };
 }
 
+/** How Stage 1 started, as \`align train\` and \`bench align\` report it. */
+export function stage1InitFields(run: AlignRun) {
+  const { init, initTextRidge } = run.stage1.config;
+  const scale = run.fit.initDecoderScale;
+  return {
+    stage1_init: init,
+    ...(init === 'fitted' ? { stage1_init_text_ridge: initTextRidge, stage1_init_decoder_scale: scale === undefined ? null : Math.round(scale * 1e4) / 1e4 } : {}),
+  };
+}
+
 export function summarize(run: AlignRun, seed: number) {
   const ev = evaluateAlignment(run, seed);
   const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
@@ -96,8 +106,7 @@ export async function alignCommand(argv: string[]): Promise<number> {
     await saveAlignRun(values.out as string, run, { seed, coldFraction, dataset: dataset.name, fit: run.fit });
     const r = summarize(run, seed);
     const last = run.fit.epochs[run.fit.epochs.length - 1];
-    const { init, initTextRidge } = run.stage1.config;
-    out.result({ ...env, out: values.out, encoder: run.encoder, stage1_init: init, ...(init === 'fitted' ? { stage1_init_text_ridge: initTextRidge } : {}), losses: last, ...r }, () => {
+    out.result({ ...env, out: values.out, encoder: run.encoder, ...stage1InitFields(run), losses: last, ...r }, () => {
       process.stdout.write(table(alignResultRows(r), ['Stage 1 on ' + dataset.name, 'value']) + '\n');
     });
     return 0;

@@ -4,7 +4,7 @@ import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
 import { makeEncoder, retrainStage1, spread, trainAlignment } from '../stage1-pipeline';
-import { ALIGN_OPTIONS, stage1Options, summarize } from './align';
+import { ALIGN_OPTIONS, stage1InitFields, stage1Options, summarize } from './align';
 
 export const BENCH_HELP = `allmrec bench <backbone|align>
 
@@ -117,10 +117,7 @@ async function benchAlign(argv: string[]): Promise<number> {
     cold_items: run.coldItems.size, cold_fraction: coldFraction,
     encoder: run.encoder.id, encoder_dim: run.encoder.dim, texts_per_s: Math.round(run.encoder.textsPerSecond),
     backbone_s: r4(run.backboneSeconds),
-    stage1_init: run.stage1.config.init,
-    ...(run.stage1.config.init === 'fitted'
-      ? { stage1_init_text_ridge: run.stage1.config.initTextRidge, stage1_init_decoder_scale: r4(run.fit.initDecoderScale ?? NaN) }
-      : {}),
+    ...stage1InitFields(run),
     stage1_epochs: run.fit.epochs.length,
     stage1_examples: run.fit.trainUsers,
     stage1_steps_per_epoch: run.fit.stepsPerEpoch,
