@@ -143,6 +143,9 @@ function choleskySolve(A: Float64Array, B: Float64Array, p: number, m: number): 
   return X;
 }
 
+/** σ(z), the logistic sigmoid (float64). */
+const logistic = (z: number) => 1 / (1 + Math.exp(-z));
+
 /** Y = σ(X·W + b) or X·W + b for X [n, p], W [p, m] (plain float64 loops; init only). */
 export function affine(X: ArrayLike<number>, W: ArrayLike<number>, b: ArrayLike<number>, n: number, p: number, m: number, sigmoid: boolean): Float64Array {
   const Y = new Float64Array(n * m);
@@ -155,7 +158,7 @@ export function affine(X: ArrayLike<number>, W: ArrayLike<number>, b: ArrayLike<
       const wo = a * m;
       for (let c = 0; c < m; c++) Y[yo + c] += x * W[wo + c];
     }
-    if (sigmoid) for (let c = 0; c < m; c++) Y[yo + c] = 1 / (1 + Math.exp(-Y[yo + c]));
+    if (sigmoid) for (let c = 0; c < m; c++) Y[yo + c] = logistic(Y[yo + c]);
   }
   return Y;
 }
@@ -178,7 +181,7 @@ export function fitInitialParameters(
   const b1 = new Float64Array(k);
   for (let a = 0; a < d; a++) for (let c = 0; c < k; c++) b1[c] -= muE[a] * W1[a * k + c];
   const preI = affine(E, W1, b1, n, d, k, false); // E·W1 + b1
-  const ZI = preI.map((v) => 1 / (1 + Math.exp(-v)));
+  const ZI = preI.map(logistic);
   const dec = ridgeRegression(ZI, E, n, k, d, DECODER_RIDGE);
   const encT = ridgeRegression(Q, preI, n, t, k, textRidge);
   const ZT = affine(Q, encT.W, encT.b, n, t, k, true);
@@ -242,10 +245,9 @@ export function decoderScale(E: ArrayLike<number>, Ehat: ArrayLike<number>, d: n
   }
   aa /= m * d; // the sum of the positive and the negative part, each a mean over m·d elements
   ab /= m * d;
-  const sig = (z: number) => 1 / (1 + Math.exp(-z));
   const slope = (c: number) => {
     let g = 0;
-    for (let u = 0; u < m; u++) g += -sPos[u] * sig(-c * sPos[u]) + sNeg[u] * sig(c * sNeg[u]);
+    for (let u = 0; u < m; u++) g += -sPos[u] * logistic(-c * sPos[u]) + sNeg[u] * logistic(c * sNeg[u]);
     return g / m + ex.alpha * (2 * c * aa - 2 * ab);
   };
   if (slope(MIN_DECODER_SCALE) >= 0) return MIN_DECODER_SCALE;
