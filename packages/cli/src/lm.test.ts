@@ -53,3 +53,20 @@ test('lm pretrain --list-answer vector with wired look-back heads runs end to en
   expect(orphan.code).toBe(2);
   expect(orphan.stderr).toContain('need --look-back');
 });
+
+test('lm pretrain --match-head: the held matching head makes the list check rank the most similar candidate first', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');
+  const r = await run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '40', '--lists-only',
+    '--list-answer', 'vector', '--bare-lists', '1', '--list-history', '0-1', '--list-candidates', '3-5', '--title-tokens', '--doc-rows',
+    '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1', '--match-head', '--look-back-hold', '1',
+    '--steps', '3', '--hidden', '64', '--layers', '2', '--heads', '4', '--vocab', '300', '--seq-len', '64', '--max-positions', '128', '--batch', '2', '--out', dir, '--json']);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  // Slot vectors were drawn in the matching head's subspaces, and the check used the same.
+  expect(j.slotVectors).toEqual({ userDims: [32, 48], itemDims: [16, 32], normSpread: 0, historyDecoys: false });
+  expect(j.list_copy.chance).toBeLessThan(0.34);
+  expect(j.list_copy.rankRate).toBeGreaterThan(j.list_copy.chance + 0.4);
+  const alone = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--match-head']);
+  expect(alone.code).toBe(2);
+  expect(alone.stderr).toContain('--match-head needs --look-back and --first-position-heads');
+});

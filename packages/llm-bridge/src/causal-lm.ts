@@ -37,6 +37,18 @@ export interface CausalLMConfig {
   eosTokenId: number | undefined;
   /** Padding id (the config's, else the end-of-sequence id). */
   padTokenId: number | undefined;
+  /**
+   * Where the LM reads slot vectors, when its checkpoint records it (config.json
+   * `allmrec_slot_interface`, written by `allmrec lm pretrain --match-head`); Stage 2 then warm-starts
+   * F_U and F_I on it. Absent for ordinary checkpoints.
+   */
+  slotInterface?: SlotInterface;
+}
+
+/** Residual dimensions [start, end) an LM reads the user slot's and the item slots' vectors from. */
+export interface SlotInterface {
+  user: [number, number];
+  item: [number, number];
 }
 
 /** Text <-> token ids for one LM. */

@@ -109,3 +109,18 @@ test('unsupported model types and missing files fail clearly', () => {
   const { config } = tinyCheckpoint({ family: 'gpt2', seed: 1, hidden: 8, heads: 2 });
   expect(config.model_type).toBe('gpt2');
 });
+
+test('config.json allmrec_slot_interface becomes config.slotInterface; a malformed one names the file and field', () => {
+  const dir = writeTinyCheckpoint(path.join(tmp, 'iface'), { family: 'gpt2', seed: 2, hidden: 16, heads: 2 });
+  const file = path.join(dir, 'config.json');
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const plain = loadCausalLMSync(dir);
+  expect(plain.config.slotInterface).toBeUndefined();
+  plain.dispose();
+  fs.writeFileSync(file, JSON.stringify({ ...raw, allmrec_slot_interface: { user: [12, 16], item: [4, 8] } }));
+  const lm = loadCausalLMSync(dir);
+  expect(lm.config.slotInterface).toEqual({ user: [12, 16], item: [4, 8] });
+  lm.dispose();
+  fs.writeFileSync(file, JSON.stringify({ ...raw, allmrec_slot_interface: { user: [12, 20], item: [4, 8] } }));
+  expect(() => loadCausalLMSync(dir)).toThrow(`${file}: allmrec_slot_interface.user must be [start, end] with 0 <= start < end <= 16, got [12,20]`);
+});

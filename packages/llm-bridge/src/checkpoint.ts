@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSafetensors, readSafetensors, writeArtifact, type SafetensorsTensor, type TensorInput } from '@allmrec/core';
-import type { CausalLM, CausalLMConfig } from './causal-lm';
+import type { CausalLM, CausalLMConfig, SlotInterface } from './causal-lm';
 import { gpt2Config, gpt2TensorsToHF, gpt2Weights } from './gpt2';
 import { resolveCheckpoint, type ResolveOptions } from './hub';
 import { LLAMA_MODEL_TYPES, llamaConfig, llamaWeights } from './llama';
@@ -47,6 +47,21 @@ export function readCheckpointTensors(dir: string): Map<string, SafetensorsTenso
   return out;
 }
 
+/** config.json `allmrec_slot_interface` ({ user: [a, b], item: [a, b] } inside the hidden size), checked. */
+function slotInterfaceOf(raw: Record<string, unknown>, dir: string): { slotInterface?: SlotInterface } {
+  const v = raw.allmrec_slot_interface as Record<string, unknown> | undefined;
+  if (v === undefined) return {};
+  const hidden = Number(raw.n_embd ?? raw.hidden_size);
+  const range = (k: string): [number, number] => {
+    const r = v?.[k];
+    if (!Array.isArray(r) || r.length !== 2 || !r.every(Number.isInteger) || !(r[0] >= 0 && r[0] < r[1] && r[1] <= hidden)) {
+      throw new Error(`${path.join(dir, 'config.json')}: allmrec_slot_interface.${k} must be [start, end] with 0 <= start < end <= ${hidden}, got ${JSON.stringify(r)}`);
+    }
+    return [r[0], r[1]];
+  };
+  return { slotInterface: { user: range('user'), item: range('item') } };
+}
+
 interface Family {
   config: (raw: Record<string, unknown>) => CausalLMConfig;
   weights: (raw: Record<string, unknown>, c: CausalLMConfig, r: WeightReader) => DecoderWeights;
@@ -74,7 +89,7 @@ export async function loadCausalLM(nameOrDir: string, options: ResolveOptions = 
 export function loadCausalLMSync(dir: string): TransformerLM {
   const raw = readCheckpointConfig(dir);
   const family = familyOf(String(raw.model_type ?? ''));
-  const config = family.config(raw);
+  const config = { ...family.config(raw), ...slotInterfaceOf(raw, dir) };
   const tokenizer = loadTokenizer(dir, { eosTokenId: config.eosTokenId, bosTokenId: config.bosTokenId, padTokenId: config.padTokenId });
   const tensors = readCheckpointTensors(dir);
   const weights = family.weights(raw, config, new WeightReader(tensors, family.prefixes, dir));

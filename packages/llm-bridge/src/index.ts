@@ -1,6 +1,6 @@
 export {
   disposePastKeyValues,
-  type CausalLM, type CausalLMConfig, type LMFamily, type LMTokenizer, type PastKeyValues,
+  type CausalLM, type CausalLMConfig, type SlotInterface, type LMFamily, type LMTokenizer, type PastKeyValues,
   type ForwardOptions, type ForwardResult, type LossOptions, type GenerateOptions,
 } from './causal-lm';
 export { TransformerLM, type DecoderWeights, type BlockWeights } from './transformer';
@@ -36,7 +36,7 @@ export {
   type BPETrainOptions, type TrainedBPE,
 } from './bpe-trainer';
 export {
-  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes,
+  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes, matchSlices, interfaceSlotVectors,
   PIECE_BREAK, SLOT_MARK, SLOT_MATCH, CONTEXT_MARK, VECTOR_SLOT, VECTOR_ROLES, textPieces, slotVectors,
   type SlotVectors, type SlotVectorOptions, type ListAnswer,
   type PretrainOptions, type PretrainResult, type PretrainCorpusOptions, type ListCopyDocument, type ListCopyResult, type GPT2Spec,

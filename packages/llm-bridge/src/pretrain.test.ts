@@ -14,7 +14,7 @@ import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
 import { trainByteLevelBPE } from './bpe-trainer';
 import {
   CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, curriculumPool, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
-  VECTOR_ROLES, VECTOR_SLOT, slotVectors,
+  VECTOR_ROLES, VECTOR_SLOT, slotVectors, matchSlices,
 } from './pretrain';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { HFTokenizer } from './tokenizer';
@@ -218,6 +218,97 @@ test('look-back hold: the wired layer-0 weights, the position table and the toke
   init.dispose();
   held.dispose();
   free.dispose();
+});
+
+test('slot vectors in subspaces: the user\'s in userDims, the items\' in itemDims, one norm, history below the answer', () => {
+  const roles = new Uint8Array([1, 0, 4, 0, 4, 0, 3, 0, 2, 0, 3, 0]);
+  const H = 40;
+  const U: [number, number] = [24, 32];
+  const S: [number, number] = [8, 16];
+  for (let seed = 0; seed < 20; seed++) {
+    const v = slotVectors(roles, 1, roles.length, H, new Rng(seed), { userDims: U, itemDims: S, normSpread: 0, historyDecoys: false })!;
+    const row = (i: number) => Array.from(v.vectors.subarray(i * H, (i + 1) * H));
+    const inside = (r: number[], [a, b]: [number, number]) => r.every((x, j) => (j >= a && j < b) || x === 0);
+    expect(inside(row(0), U)).toBe(true);
+    for (const i of [2, 4, 6, 8, 10]) expect(inside(row(i), S)).toBe(true);
+    for (const i of [0, 2, 4, 6, 8, 10]) expect(Math.hypot(...row(i))).toBeCloseTo(1, 5);
+    // Cosines are taken between the slices: the answer's is the largest, history included.
+    const u = row(0).slice(U[0], U[1]);
+    const cos = (i: number) => row(i).slice(S[0], S[1]).reduce((s, x, j) => s + x * u[j], 0);
+    const ca = cos(8);
+    expect(ca).toBeGreaterThanOrEqual(0.6 - 1e-5);
+    for (const i of [2, 4, 6, 10]) expect(cos(i)).toBeLessThanOrEqual(ca - 0.3 + 1e-4);
+  }
+  expect(() => slotVectors(roles, 1, roles.length, H, new Rng(1), { userDims: U })).toThrow(/go together/);
+  expect(() => slotVectors(roles, 1, roles.length, H, new Rng(1), { userDims: [0, 8], itemDims: [8, 12] })).toThrow(/one width/);
+});
+
+test('wired matching head: at initialisation the LM already ranks the candidate most similar to the user slot first; without it, chance', async () => {
+  const titles = ['Toy Story (1995)', 'GoldenEye (1995)', 'Four Rooms (1995)', 'Get Shorty (1995)', 'Copycat (1995)', 'Babe (1995)', 'Heat (1995)', 'Casino (1995)', 'Sabrina (1995)', 'Nixon (1995)', 'Balto (1995)', 'Othello (1995)'];
+  const corpus = buildPretrainCorpus(titles.map((title) => ({ title })), { seed: 3, documents: 40, listHistory: [1, 2], listCandidates: [3, 5], listAnswer: 'vector', itemTexts: false });
+  const bpe = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 300, addedTokens: titles });
+  const lookBack = { offset: 2, heads: 1, first: 1, match: true };
+  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const rank = async (name: string, wired: boolean) => {
+    const model = new TrainableGPT2({ ...spec, ...(wired ? { lookBack } : {}) }, 2);
+    const dir = path.join(tmp, name);
+    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    model.dispose();
+    const lm = loadCausalLMSync(dir);
+    const { dh, S, U } = matchSlices({ ...spec, lookBack });
+    const acc = listCopyAccuracy(lm, titles, {
+      seed: 4, documents: 40, template: TEMPLATES.movies, listHistory: [1, 2], listCandidates: [3, 5], maxNewTokens: 1, answerBy: 'vector',
+      slotVectors: { userDims: [U, U + dh], itemDims: [S, S + dh], normSpread: 0, historyDecoys: false },
+    });
+    lm.dispose();
+    return acc;
+  };
+  const wired = await rank('match-wired', true);
+  const plain = await rank('match-plain', false);
+  expect(wired.chance).toBeGreaterThan(0.2);
+  expect(wired.chance).toBeLessThan(0.34);
+  expect(wired.rankRate).toBeGreaterThanOrEqual(0.8);
+  expect(plain.rankRate).toBeLessThan(wired.chance + 0.25);
+  expect(() => new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 0, match: true } }, 1)).toThrow(/lookBack.match/);
+  expect(() => new TrainableGPT2({ ...spec, layers: 1, lookBack }, 1)).toThrow(/lookBack.match/);
+});
+
+test('matching-head hold: every wired entry keeps its value through training (weight decay included), the rest trains', async () => {
+  const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 30, listHistory: [0, 1], listCandidates: [2, 3], listAnswer: 'vector', itemTexts: false, bareLists: 1 });
+  const lookBack = { offset: 2, heads: 1, first: 1, match: true };
+  const base = { corpus, seed: 8, vocabSize: 300, hidden: 64, layers: 2, heads: 4, maxPositions: 64, seqLen: 64, batchSize: 4, steps: 4, lr: 3e-3, oneDocPerRow: true, weightDecay: 0.5 };
+  await pretrainLM({ ...base, outDir: path.join(tmp, 'mhold'), lookBack: { ...lookBack, hold: 1 } });
+  const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'mhold', 'config.json'), 'utf8'));
+  const init = new TrainableGPT2({ vocabSize: cfg.vocab_size, hidden: 64, layers: 2, heads: 4, maxPositions: 64, eosTokenId: cfg.eos_token_id, lookBack }, 8);
+  const w = readSafetensorsForTest(path.join(tmp, 'mhold', 'model.safetensors'));
+  const { dh, S, U, C } = matchSlices(init.spec);
+  const H = 64;
+  const m = dh; // layer 1's head 1
+  const q = (name: string, i: number) => [w.get(name)![i], init.params.get(name)!.dataSync()[i]];
+  // W_Q reads U, W_K reads S, W_V reads C; W_O writes C; nothing else in those columns.
+  for (let r = 0; r < H; r++) {
+    for (let j = 0; j < dh; j++) {
+      for (const off of [0, H, 2 * H]) {
+        const [now, was] = q('h.1.attn.c_attn.weight', r * 3 * H + off + m + j);
+        expect(now).toBe(was);
+      }
+    }
+  }
+  expect(init.params.get('h.1.attn.c_attn.weight')!.dataSync()[(U + 3) * 3 * H + m + 3]).toBeGreaterThan(1);
+  expect(init.params.get('h.1.attn.c_attn.weight')!.dataSync()[(S + 3) * 3 * H + H + m + 3]).toBe(1);
+  expect(init.params.get('h.1.attn.c_attn.weight')!.dataSync()[(C + 3) * 3 * H + 2 * H + m + 3]).toBe(1);
+  for (let c = 0; c < H; c++) expect(q('h.1.attn.c_proj.weight', (m + 2) * H + c)[0]).toBe(c === C + 2 ? q('h.1.attn.c_proj.weight', (m + 2) * H + c)[1] : 0);
+  // Token rows stay 0 on S and U, layer 0's MLP never writes there, and layer 1's LayerNorm keeps gain 1 on the slices.
+  const wte = w.get('wte.weight')!;
+  const mlp = w.get('h.0.mlp.c_proj.weight')!;
+  for (let r = 0; r < cfg.vocab_size; r++) for (let j = 0; j < dh; j++) { expect(wte[r * H + S + j]).toBe(0); expect(wte[r * H + U + j]).toBe(0); }
+  for (let r = 0; r < 4 * H; r++) for (const c0 of [S, U, C]) expect(mlp[r * H + c0 + 5]).toBe(0);
+  for (const c0 of [S, U, C]) expect(w.get('h.1.ln_1.weight')![c0 + 1]).toBe(1);
+  // The rest trained.
+  const same = (n: string) => Array.from(w.get(n)!).every((x, i) => x === init.params.get(n)!.dataSync()[i]);
+  expect(same('h.1.mlp.c_fc.weight')).toBe(false);
+  expect(same('h.0.mlp.c_proj.weight')).toBe(false);
+  init.dispose();
 });
 
 test('length curriculum: batches start from the shortest tenth of the rows and reach all of them at the set share', () => {

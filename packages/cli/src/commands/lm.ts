@@ -31,7 +31,10 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   --look-back K starts --look-back-heads N (default half) of layer 0's heads attending K positions
   back (2: from each slot to its title, with --title-tokens), on dimensions kept for position, and
   --first-position-heads N (default 0) more attending to position 0 (the user slot);
-  --look-back-hold F keeps them as wired for the first share F of the steps.`;
+  --look-back-hold F keeps them as wired for the first share F of the steps (1: all of them).
+  --match-head (with --look-back and --first-position-heads) also wires layer 1's head 1 to
+  compare the user slot's vector with every item slot's and copy the best one's title, in
+  subspaces kept for it (see GPT2Spec.lookBack.match); with --look-back-hold it stays wired.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -66,6 +69,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     'doc-rows': { type: 'boolean', default: false }, 'mimetic-init': { type: 'boolean', default: false },
     curriculum: { type: 'string' }, 'sinusoidal-positions': { type: 'boolean', default: false },
     'look-back': { type: 'string' }, 'look-back-heads': { type: 'string' }, 'first-position-heads': { type: 'string' }, 'look-back-hold': { type: 'string' },
+    'match-head': { type: 'boolean', default: false },
   });
   if (values.help) { process.stdout.write(LM_HELP + '\n'); return 0; }
   if (!values.out) throw new UsageError('lm pretrain needs --out DIR');
@@ -77,7 +81,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const lr = positiveNumber(values, 'lr');
   const maxSeconds = positiveNumber(values, 'max-seconds');
   const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
-  const lookBack = wired && { ...wired, hold: fractionOption(values, 'look-back-hold') ?? 0 };
+  if (values['match-head'] && !(wired && wired.first >= 1)) throw new UsageError('--match-head needs --look-back and --first-position-heads (at least 1)');
+  const lookBack = wired && { ...wired, hold: shareOption(values, 'look-back-hold') ?? 0, ...(values['match-head'] ? { match: true } : {}) };
   const bareLists = shareOption(values, 'bare-lists');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
