@@ -46,3 +46,4 @@ export {
   type Stage2Sources, type Stage2Config, type Stage2Example, type Stage2Inputs, type Stage2FitOptions, type Stage2FitResult,
   type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation, type Stage2InferenceLM,
 } from './stage2';
+export { type WarmStartResult } from './stage2-warm-start';

@@ -32,6 +32,7 @@ import {
   type AdamState, type LeaveOneOutSplit, type ProgressListener, type TensorInput,
 } from '@allmrec/core';
 import { createProjectors, type Projector } from '@allmrec/alignment';
+import { warmStartProjectors, type WarmStartResult } from './stage2-warm-start';
 import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates, type EvalSet } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import {
@@ -72,11 +73,17 @@ export interface Stage2Config {
   repetitionPenalty: number;
   /** Recompute LM blocks in the backward pass (less memory; for larger LMs). Default false. */
   recompute: boolean;
+  /**
+   * Steps of the projectors' warm start on the LM's slot interface (default 3000), run before the
+   * first epoch when the LM records one (`CausalLMConfig.slotInterface`, see stage2-warm-start.ts);
+   * 0 = the paper's Xavier start. Ignored for LMs without an interface.
+   */
+  warmStartSteps: number;
 }
 
 export const STAGE2_DEFAULTS: Stage2Config = {
   historyLength: 10, numCandidates: 20, lr: 1e-4, beta1: 0.9, beta2: 0.98, adamEps: 1e-8, batchSize: 4, epochs: 5,
-  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false,
+  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false, warmStartSteps: 3000,
 };
 
 /** Serialisable state of {@link Adam}. */
@@ -140,6 +147,8 @@ export interface Stage2FitResult {
   /** Mean seconds per step of this call. */
   stepSeconds: number;
   resumedFrom: number;
+  /** The projectors' warm start, when it ran (see `Stage2Config.warmStartSteps`). */
+  warmStart?: WarmStartResult;
 }
 
 /**
@@ -218,6 +227,7 @@ export class Stage2Model {
       const v = this.config[k];
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Stage2Model: ${k} must be a positive integer, got ${v}`);
     }
+    if (!(Number.isInteger(this.config.warmStartSteps) && this.config.warmStartSteps >= 0)) throw new RangeError(`Stage2Model: warmStartSteps must be a non-negative integer, got ${this.config.warmStartSteps}`);
     const { fu, fi } = createProjectors(sources.userDim, sources.itemDim, lm.hiddenSize, seed);
     this.fu = fu;
     this.fi = fi;
@@ -359,6 +369,16 @@ export class Stage2Model {
     const history: Stage2EpochStats[] = [];
     let resumed = 0;
     if (options.checkpointDir && isArtifact(options.checkpointDir)) resumed = await this.resume(options.checkpointDir, seed, users.length, adam, history);
+    const iface = this.lm.config.slotInterface;
+    let warmStart: WarmStartResult | undefined;
+    if (resumed === 0 && iface && c.warmStartSteps > 0) {
+      warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.hiddenSize, {
+        split, users, X, userDim: d, histories, targets, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
+      }, {
+        steps: c.warmStartSteps, seed,
+        onProgress: (step, loss) => options.onProgress?.({ task: 'stage2:warm-start', current: step, total: c.warmStartSteps, unit: 'step', values: { loss: Math.round(loss * 1e4) / 1e4 } }),
+      });
+    }
     const t0 = performance.now();
     let stepsRun = 0;
     try {
@@ -392,7 +412,7 @@ export class Stage2Model {
       adam.dispose();
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    return { epochs: history, trainUsers: users.length, stepsPerEpoch, trainSeconds, stepSeconds: stepsRun ? trainSeconds / stepsRun : 0, resumedFrom: resumed };
+    return { epochs: history, trainUsers: users.length, stepsPerEpoch, trainSeconds, stepSeconds: stepsRun ? trainSeconds / stepsRun : 0, resumedFrom: resumed, ...(warmStart ? { warmStart } : {}) };
   }
 
   private shapes(): Record<string, number[]> {

@@ -1,0 +1,148 @@
+/**
+ * Warm start of F_U and F_I on an LM's slot interface (an initialisation, before Stage 2's own
+ * training through the LM).
+ *
+ * An LM pretrained with a wired matching head (`GPT2Spec.lookBack.match`, recorded in its
+ * config.json as `allmrec_slot_interface`) answers with the candidate whose slot vector, read in
+ * the item subspace S, is most similar to the user slot's vector, read in the user subspace U.
+ * From a random start, Stage 2 first learns to switch that head off (every slot's key turned
+ * away from the query: measured on ml-100k, the answer position's attention to all 30 item slots
+ * fell to 0.03) instead of steering it, because a head that copies random titles only costs
+ * loss. The warm start trains the projectors for a few thousand cheap steps on a surrogate of
+ * that circuit, without running the LM:
+ *
+ *   logit_j = τ · cos(F_U(x_u)[U], F_I(e_j)[S])       j over the prompt's candidates and shown history
+ *   loss    = CE(logits, target) + |F(·) outside its subspace|² + (|F(·) in it| − 1)²
+ *
+ * so Stage 2 starts from projectors that write unit vectors where the LM reads them and that
+ * already rank the next item first among the prompt's items. Stage 2 then trains through the
+ * LM as in the paper.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Adam, Rng, type LeaveOneOutSplit } from '@allmrec/core';
+import type { Projector } from '@allmrec/alignment';
+import { interactedItems, sampleCandidates } from '@allmrec/eval';
+import type { SlotInterface } from './causal-lm';
+
+/** Options of {@link warmStartProjectors}. */
+export interface WarmStartOptions {
+  steps: number;
+  seed: number;
+  /** Users per step (default 64). */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3). */
+  lr?: number;
+  /** Temperature τ of the surrogate's cosine logits (default 10). */
+  temperature?: number;
+  onProgress?: (step: number, loss: number) => void;
+}
+
+/** What the warm start measured. */
+export interface WarmStartResult {
+  steps: number;
+  /** Mean surrogate loss over the last 50 steps. */
+  loss: number;
+  /** Share of the last 50 steps' prompts whose target the surrogate ranked first among the prompt's items. */
+  hit1: number;
+  seconds: number;
+}
+
+/** The training examples the warm start draws from (as Stage 2's `fit` prepares them). */
+export interface WarmStartData {
+  split: LeaveOneOutSplit;
+  users: number[];
+  /** x_u of every user in `users` order, [n, userDim]. */
+  X: Float32Array;
+  userDim: number;
+  histories: Int32Array[];
+  targets: number[];
+  /** e_i of every item id (row 0 = padding), [numItems + 1, itemDim]. */
+  items: Float32Array;
+  itemDim: number;
+  historyLength: number;
+  numCandidates: number;
+}
+
+/**
+ * Trains `fu` and `fi` in place on the surrogate of the module comment. Deterministic in
+ * `options.seed`; every intermediate tensor is released.
+ */
+export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInterface, hidden: number, data: WarmStartData, options: WarmStartOptions): WarmStartResult {
+  const t0 = performance.now();
+  const B = options.batchSize ?? 64;
+  const tau = options.temperature ?? 10;
+  const K = data.numCandidates + data.historyLength; // items per prompt (history padded)
+  const dh = iface.user[1] - iface.user[0];
+  if (iface.item[1] - iface.item[0] !== dh) throw new RangeError(`warmStartProjectors: the user slice [${iface.user}] and the item slice [${iface.item}] differ in width`);
+  const params = new Map<string, tf.Variable>();
+  for (const p of [fu, fi]) for (const [k, v] of p.weights) params.set(`${p.name}.${k}`, v);
+  const names = [...params.keys()];
+  const vars = names.map((n) => params.get(n)!);
+  const adam = new Adam(options.lr ?? 1e-3, 0.9, 0.98, 1e-8);
+  const inside = (range: [number, number]) => {
+    const m = new Float32Array(hidden);
+    m.fill(1, range[0], range[1]);
+    return tf.tensor1d(m);
+  };
+  const inU = inside(iface.user);
+  const inS = inside(iface.item);
+  const itemTable = tf.tensor2d(data.items, [data.items.length / data.itemDim, data.itemDim]);
+  const recent: { loss: number; hit: number }[] = [];
+  try {
+    for (let step = 0; step < options.steps; step++) {
+      const rng = new Rng(options.seed).fork(`warm-start:${step}`);
+      const xb = new Float32Array(B * data.userDim);
+      const ids = new Int32Array(B * K);
+      const valid = new Float32Array(B * K);
+      const target = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        const i = rng.int(data.users.length);
+        xb.set(data.X.subarray(i * data.userDim, (i + 1) * data.userDim), b * data.userDim);
+        const cands = sampleCandidates(rng, { target: data.targets[i], numItems: data.split.numItems, exclude: interactedItems(data.split, data.users[i]), count: data.numCandidates - 1 });
+        const shown = data.histories[i].subarray(Math.max(0, data.histories[i].length - data.historyLength));
+        // The target goes first; its column is the label.
+        ids[b * K] = data.targets[i];
+        let k = 1;
+        for (const c of cands) if (c !== data.targets[i] && k < data.numCandidates) ids[b * K + k++] = c;
+        for (let j = 0; j < k; j++) valid[b * K + j] = 1;
+        for (let j = 0; j < shown.length; j++) { ids[b * K + data.numCandidates + j] = shown[j]; valid[b * K + data.numCandidates + j] = 1; }
+        target[b] = 0;
+      }
+      let loss = 0;
+      let hit = 0;
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const u = fu.apply(tf.tensor2d(xb, [B, data.userDim])); // [B, H]
+          const c = fi.apply(tf.gather(itemTable, tf.tensor1d(ids, 'int32')) as tf.Tensor2D); // [B·K, H]
+          // The matching head compares coordinate j of U with coordinate j of S.
+          const uIn = tf.mul(u, inU);
+          const cIn = tf.mul(c, inS);
+          const uj = tf.slice(u, [0, iface.user[0]], [B, dh]);
+          const cj = tf.slice(c, [0, iface.item[0]], [B * K, dh]);
+          const un = tf.norm(uj, 'euclidean', 1, true);
+          const cn = tf.norm(cj, 'euclidean', 1, true);
+          const cos = tf.sum(tf.mul(tf.reshape(tf.div(cj, tf.add(cn, 1e-6)), [B, K, dh]), tf.expandDims(tf.div(uj, tf.add(un, 1e-6)), 1)), 2); // [B, K]
+          const mask = tf.tensor2d(valid, [B, K]);
+          const logits = tf.add(tf.mul(cos, tau), tf.mul(tf.sub(1, mask), -1e9));
+          const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [B, 1])));
+          const outside = tf.add(tf.mean(tf.sum(tf.square(tf.sub(u, uIn)), 1)), tf.div(tf.sum(tf.mul(tf.sum(tf.square(tf.sub(c, cIn)), 1), mask.reshape([B * K]))), tf.sum(mask)));
+          const norms = tf.add(tf.mean(tf.square(tf.sub(un, 1))), tf.div(tf.sum(tf.mul(tf.square(tf.sub(cn, 1)).reshape([B * K]), mask.reshape([B * K]))), tf.sum(mask)));
+          const best = tf.argMax(logits, 1).dataSync();
+          for (let b = 0; b < B; b++) if (best[b] === 0) hit++;
+          return tf.add(ce, tf.add(outside, norms)) as tf.Scalar;
+        }, vars);
+        loss = value.dataSync()[0];
+        adam.apply(params, Object.fromEntries(names.map((n) => [n, grads[params.get(n)!.name]])));
+      });
+      if (!Number.isFinite(loss)) throw new Error(`warmStartProjectors: loss became ${loss} at step ${step + 1}`);
+      recent.push({ loss, hit: hit / B });
+      if (recent.length > 50) recent.shift();
+      options.onProgress?.(step + 1, loss);
+    }
+  } finally {
+    tf.dispose([inU, inS, itemTable]);
+    adam.dispose();
+  }
+  const mean = (f: (r: { loss: number; hit: number }) => number) => (recent.length ? recent.reduce((s, r) => s + f(r), 0) / recent.length : NaN);
+  return { steps: options.steps, loss: mean((r) => r.loss), hit1: mean((r) => r.hit), seconds: (performance.now() - t0) / 1000 };
+}
