@@ -58,7 +58,7 @@ describe('allmrec CLI', () => {
     const out = path.join(tmp, 'run');
     const tiny = [
       'run', ...TINY, '--out', out, '--encoder', 'tfidf', '--no-cache', '--backbone-epochs', '2', '--stage1-epochs', '1',
-      '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '16', '--lm-layers', '1', '--lm-heads', '2',
+      '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '64', '--lm-layers', '2', '--lm-heads', '4', '--stage2-warm-start', '20',
       '--lm-vocab', '300', '--lm-documents', '60', '--lm-batch', '2', '--eval-users', '10',
     ];
     const r = await run([...tiny, '--json']);

@@ -102,6 +102,9 @@ export function longestPromptTokens(tok: { encode(text: string): number[] }, tit
   return fixed + items + target;
 }
 
+/** The wiring `matchHead` pretrains with: each slot looks two back (its title), one head at the user slot, all held. */
+const MATCH_HEAD_WIRING = { offset: 2, heads: 1, first: 1, match: true, hold: 1 };
+
 /** Options of {@link pretrainForStage2}. */
 export interface Stage2PretrainOptions {
   dataset: InteractionDataset;
@@ -133,6 +136,11 @@ export interface Stage2PretrainOptions {
   curriculum?: number;
   /** Sinusoidal initial position table (see PretrainOptions.sinusoidalPositions). */
   sinusoidalPositions?: boolean;
+  /**
+   * Wire and hold the retrieval circuit (`GPT2Spec.lookBack.match`: one look-back head, one
+   * first-position head, layer 1's matching head; needs vector list documents).
+   */
+  matchHead?: boolean;
   checkpointDir?: string;
   progress?: ProgressListener;
 }
@@ -162,7 +170,8 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const result = await pretrainLM({
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
-    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, sinusoidalPositions: o.sinusoidalPositions, checkpointDir: o.checkpointDir, onProgress: o.progress,
+    oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, sinusoidalPositions: o.sinusoidalPositions,
+    ...(o.matchHead ? { lookBack: MATCH_HEAD_WIRING } : {}), checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

@@ -9,7 +9,7 @@ import { loadStage2Run, stage2EvalSet } from './stage2-pipeline';
 const TINY = ['--synthetic-users', '80', '--synthetic-items', '300'];
 const TRAIN = [
   'train', ...TINY, '--encoder', 'tfidf', '--no-cache', '--backbone-epochs', '2', '--stage1-epochs', '1',
-  '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '16', '--lm-layers', '1', '--lm-heads', '2',
+  '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '64', '--lm-layers', '2', '--lm-heads', '4', '--stage2-warm-start', '20',
   '--lm-vocab', '300', '--lm-documents', '60', '--lm-batch', '2',
 ];
 const EVAL_USERS = 12;
@@ -50,6 +50,12 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     expect(meta.lm.pretrain.maxPositions).toBe(trained.llm.maxPositions);
     expect(meta.coldItems).toEqual([]);
     expect(meta.train.dataOptions['synthetic-users']).toBe('80');
+    // The default LM is pretrained with the matching head, records its slot interface, and Stage 2 warm-starts on it.
+    expect(meta.lm.pretrain.matchHead).toBe(true);
+    expect(meta.lm.pretrain.listAnswer).toBe('vector');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'config.json'), 'utf8')).allmrec_slot_interface).toEqual({ user: [32, 48], item: [16, 32] });
+    expect(meta.stage2.warmStart.steps).toBe(20);
+    expect(meta.stage2.warmStart.hit1).toBeGreaterThanOrEqual(0);
   });
 
   test('eval prints one JSON object with the Stage 2 and backbone numbers', async () => {
@@ -133,7 +139,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     try {
       r.s2.dispose(); // the projectors' variable names derive from the seed
       const { Stage2Model } = await import('@allmrec/llm-bridge');
-      const s2 = new Stage2Model(r.lm, r.s2.sources, { historyLength: 10, numCandidates: 20 }, r.meta.train.seed);
+      const s2 = new Stage2Model(r.lm, r.s2.sources, { historyLength: 10, numCandidates: 20, warmStartSteps: 20 }, r.meta.train.seed);
       await s2.fit({ split: r.split, seed: r.meta.train.seed, epochs: 1, maxUsers: 8, checkpointDir: path.join(dir, 'stage2-checkpoint') });
       s2.dispose();
     } finally {
@@ -164,6 +170,8 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     const t = json(await run([...TRAIN, '--llm', big, '--history', '3', '--candidates', '5', '--out', out, '--json']));
     expect(t.llm.source).toBe('checkpoint');
     expect(t.llm.name).toBe(big);
+    // An ordinary checkpoint records no slot interface: Stage 2 starts from Xavier, as in the paper.
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).stage2.warmStart).toBeUndefined();
     expect(t.candidates).toBe(5);
     expect(fs.existsSync(path.join(out, 'lm'))).toBe(false);
     const e = json(await run(['eval', '--model', out, '--max-users', '4', '--no-generate', '--json']));
@@ -182,6 +190,9 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
       // Learning rates are checked before any stage runs (Stage 2's used to fail only after the LM).
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-lr', '0'], /--stage2-lr must be greater than 0/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-lr=-1'], /--lm-lr must be greater than 0/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-list-answer', 'marker'], /needs --lm-no-match-head/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-heads', '2'], /--lm-heads 4 or more/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-warm-start=-1'], /--stage2-warm-start must be 0 or more/],
       [['train', '--out', path.join(tmp, 'x'), '--nope'], /nope/],
       [['train', ...TINY, '--out', dir, '--llm', path.join(tmp, 'tiny-big')], /another --out/],
       [['eval'], /--model/],

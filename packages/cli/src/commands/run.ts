@@ -27,11 +27,11 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
  */
 export const SYNTHETIC_RUN_DEFAULTS: Record<string, string> = {
   'backbone-epochs': '60',
-  'lm-hidden': '64',
+  'lm-hidden': '128',
   'lm-layers': '3',
-  'lm-heads': '4',
-  'lm-steps': '1000',
+  'lm-steps': '300',
   'stage2-epochs': '2',
+  'stage2-warm-start': '1000',
 };
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);

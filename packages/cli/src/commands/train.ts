@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
-import { listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
+import { interfaceSlotVectors, listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
 import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
@@ -16,6 +16,8 @@ import {
 
 /** Default share of the LM steps over which the length curriculum grows (see PretrainOptions.curriculum). */
 const LM_CURRICULUM = 0.5;
+/** Heads of the LM pretrained here with the matching head: 8 leave tokens 5 of the 8 head slices (positions, S and U take 3). */
+const MATCH_HEAD_HEADS = 8;
 
 export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR [--llm DIR|hub-name] [--seed S]
               [--backbone-epochs N] [--stage1-epochs N] [--stage2-epochs N] [--max-users N]
@@ -39,10 +41,15 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
   paper's protocol only with 20). A checkpoint given with --llm must have enough positions.
 
   LM options (pretraining here): --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
-    --lm-heads 4 --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
-    --lm-list-answer marker|random|vector (list documents answer with the candidate retrieved by the
-    user slot's token, the default; with any listed title; or with the candidate whose slot vector is
-    most similar to the user slot's; see "allmrec lm pretrain --help")
+    --lm-heads ${MATCH_HEAD_HEADS} (4 with --lm-no-match-head) --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
+    By default the LM gets a wired, held retrieval circuit ("allmrec lm pretrain --match-head"):
+    the answer attends to the item slot whose vector is most similar to the user slot's and copies
+    its title, reading the vectors in two recorded slices of the hidden state; Stage 2 then starts
+    F_U and F_I with a warm start on those slices (--stage2-warm-start N steps, default 3000, 0 = the
+    paper's Xavier start). --lm-no-match-head pretrains without it, as the paper's frozen LM would be.
+    --lm-list-answer vector|marker|random (list documents answer with the candidate whose slot vector
+    is most similar to the user slot's, the default; with the candidate retrieved by the user slot's
+    token; or with any listed title; the last two need --lm-no-match-head)
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
     --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
@@ -67,6 +74,7 @@ export const TRAIN_OPTIONS = {
   'stage2-epochs': { type: 'string' as const },
   'stage2-batch': { type: 'string' as const },
   'stage2-lr': { type: 'string' as const },
+  'stage2-warm-start': { type: 'string' as const },
   'max-users': { type: 'string' as const },
   history: { type: 'string' as const, default: '10' },
   candidates: { type: 'string' as const, default: '20' },
@@ -84,7 +92,8 @@ export const TRAIN_OPTIONS = {
   'lm-lr': { type: 'string' as const },
   'lm-seq-len': { type: 'string' as const },
   'lm-documents': { type: 'string' as const },
-  'lm-list-answer': { type: 'string' as const, default: 'marker' },
+  'lm-list-answer': { type: 'string' as const },
+  'lm-no-match-head': { type: 'boolean' as const, default: false },
   'lm-no-title-tokens': { type: 'boolean' as const, default: false },
   'lm-bare-lists': { type: 'string' as const },
   'lm-packed-rows': { type: 'boolean' as const, default: false },
@@ -139,10 +148,20 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const lmLr = positiveNumber(values, 'lm-lr');
   const lmMaxSeconds = positiveNumber(values, 'lm-max-seconds');
   const stage2Lr = positiveNumber(values, 'stage2-lr');
+  const warmStartSteps = intOption(values, 'stage2-warm-start');
+  if (warmStartSteps !== undefined && warmStartSteps < 0) throw new UsageError('--stage2-warm-start must be 0 or more steps');
   const llm = values.llm as string | undefined;
   // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
+  const matchHead = !values['lm-no-match-head'];
+  if (values['lm-list-answer'] === undefined) values['lm-list-answer'] = matchHead ? 'vector' : 'marker';
+  if (matchHead && values['lm-list-answer'] !== 'vector') throw new UsageError(`--lm-list-answer ${String(values['lm-list-answer'])} needs --lm-no-match-head (the matching head is pretrained on vector lists)`);
+  if (matchHead && values['lm-heads'] === undefined) values['lm-heads'] = String(MATCH_HEAD_HEADS);
+  if (matchHead && ((intOption(values, 'lm-heads') ?? 0) < 4 || (intOption(values, 'lm-layers') ?? 2) < 2)) {
+    throw new UsageError('the matching head needs --lm-heads 4 or more and --lm-layers 2 or more (or --lm-no-match-head)');
+  }
   const lmRecipe = {
     listAnswer: choiceOption(values, 'lm-list-answer', ['marker', 'random', 'vector'] as const),
+    matchHead,
     titleTokens: !values['lm-no-title-tokens'],
     bareLists: shareOption(values, 'lm-bare-lists', 0.5)!,
     oneDocPerRow: !values['lm-packed-rows'],
@@ -243,6 +262,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         // What the frozen LM can do before Stage 2: answer fresh list documents of the Stage 2 size.
         const acc = listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
           seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: lmRecipe.listAnswer,
+          ...(lm.config.slotInterface ? { slotVectors: interfaceSlotVectors(lm.config.slotInterface) } : {}),
           listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
         });
         await save({ lm: { ...meta.lm, pretrain: { ...meta.lm.pretrain, listCopy: { documents: acc.documents, validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance } } } });
@@ -304,6 +324,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       s2 = new Stage2Model(lm, sources, {
         historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
         ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(stage2Lr !== undefined ? { lr: stage2Lr } : {}),
+        ...(warmStartSteps !== undefined ? { warmStartSteps } : {}),
       }, trainRecord.seed);
       disposers.push(() => s2.dispose());
       const fit = await s2.fit({ split: align.split, seed: trainRecord.seed, maxUsers, checkpointDir: p.stage2Checkpoint, onProgress: out.progress });
@@ -315,9 +336,11 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         stage2: {
           epochs: fit.epochs.length, trainUsers: fit.trainUsers, stepsPerEpoch: fit.stepsPerEpoch, stepSeconds: fit.stepSeconds,
           finalLoss: last?.loss, losses: fit.epochs.map((e) => e.loss), resumedFrom: fit.resumedFrom, maxUsers: maxUsers ?? null,
+          ...(fit.warmStart ? { warmStart: fit.warmStart } : {}),
         },
       });
-      out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''})`);
+      const warm = fit.warmStart ? `, warm start on the LM's slot interface: ${fit.warmStart.steps} steps, surrogate Hit@1 ${round(fit.warmStart.hit1, 3)}` : '';
+      out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''}${warm})`);
     }
     models = { lm, align, s2 };
     summary = {
