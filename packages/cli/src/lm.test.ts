@@ -69,4 +69,7 @@ test('lm pretrain --match-head: the held matching head makes the list check rank
   const alone = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--match-head']);
   expect(alone.code).toBe(2);
   expect(alone.stderr).toContain('--match-head needs --look-back and --first-position-heads');
+  const tokens = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'y'), '--heads', '8', '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1', '--match-head']);
+  expect(tokens.code).toBe(2);
+  expect(tokens.stderr).toContain('--match-head needs --list-answer vector');
 });

@@ -82,6 +82,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const maxSeconds = positiveNumber(values, 'max-seconds');
   const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
   if (values['match-head'] && !(wired && wired.first >= 1)) throw new UsageError('--match-head needs --look-back and --first-position-heads (at least 1)');
+  if (values['match-head'] && listAnswer !== 'vector') throw new UsageError('--match-head needs --list-answer vector (it compares slot vectors)');
   const lookBack = wired && { ...wired, hold: shareOption(values, 'look-back-hold') ?? 0, ...(values['match-head'] ? { match: true } : {}) };
   const bareLists = shareOption(values, 'bare-lists');
   const sizes = {
