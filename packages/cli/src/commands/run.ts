@@ -22,8 +22,9 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
 /**
  * Defaults of `run` on the built-in synthetic data, sized for the README's "under 10 minutes on
  * 2 cores": fewer backbone epochs (it converges there), a smaller LM pretrained for a fixed number
- * of steps (~4 minutes here; a step count, not a time budget, so the same seed gives the same
- * numbers on any machine), and fewer Stage 2 epochs. Any of them can be overridden.
+ * of steps (~3 minutes here; a step count, not a time budget, so the same seed gives the same
+ * numbers on any machine), a shorter Stage 2 warm start and fewer Stage 2 epochs. Any of them can
+ * be overridden.
  */
 export const SYNTHETIC_RUN_DEFAULTS: Record<string, string> = {
   'backbone-epochs': '60',
