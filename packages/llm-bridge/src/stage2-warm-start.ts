@@ -5,10 +5,10 @@
  * An LM pretrained with a wired matching head (`GPT2Spec.lookBack.match`, recorded in its
  * config.json as `allmrec_slot_interface`) answers with the candidate whose slot vector, read in
  * the item subspace S, is most similar to the user slot's vector, read in the user subspace U.
- * From a random start, Stage 2 first learns to switch that head off (every slot's key turned
- * away from the query: measured on ml-100k, the answer position's attention to all 30 item slots
- * fell to 0.03) instead of steering it, because a head that copies random titles only costs
- * loss. The warm start trains the projectors for a few thousand cheap steps on a surrogate of
+ * From a random start, Stage 2 learns to switch that head off instead of steering it, because a
+ * head that copies random titles only costs loss: measured on ml-100k after 5 epochs, the answer
+ * position's attention to all 30 item slots was 0.19 from Xavier's start and 0.03 with the
+ * projectors' last layers scaled ×0.1 (every slot's key turned away from the query). The warm start trains the projectors for a few thousand cheap steps on a surrogate of
  * that circuit, without running the LM:
  *
  *   logit_j = τ · cos(F_U(x_u)[U], F_I(e_j)[S])       j over the prompt's candidates and shown history
