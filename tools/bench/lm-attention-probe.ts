@@ -7,12 +7,13 @@
  * It recomputes the forward from the safetensors weights, so it also reads checkpoints mid-run.
  *
  * Usage: npx tsx tools/bench/lm-attention-probe.ts CHECKPOINT_DIR BARE(0|1) HISTORY(A-B) CANDIDATES(A-B) ZERO_DIMS
- * (ZERO_DIMS: position dimensions kept free of slot vectors, hidden/heads for --look-back LMs, else 0).
+ * (ZERO_DIMS: position dimensions kept free of slot vectors, hidden/heads for --look-back LMs, else 0;
+ * ignored for a checkpoint that records a slot interface (--match-head): its vectors go in its slices).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import { selectBackend, readSafetensors, Rng } from '../../packages/core/src/index';
-import { HFTokenizer, buildPretrainCorpus, tokenizeDocument, slotVectors, templateFor, VECTOR_ROLES } from '../../packages/llm-bridge/src/index';
+import { HFTokenizer, buildPretrainCorpus, interfaceSlotVectors, tokenizeDocument, slotVectors, templateFor, VECTOR_ROLES } from '../../packages/llm-bridge/src/index';
 import { loadDataset } from '../../packages/data/src/index';
 async function main() {
   await selectBackend();
@@ -39,7 +40,8 @@ async function main() {
     const T = end + 1;
     const ids = Int32Array.from(t.ids.slice(0, T));
     const roles = t.roles!.slice(0, T);
-    const sv = slotVectors(roles, 1, T, H, rng, Number(zero) ? { zeroDims: Number(zero) } : {})!;
+    const iface = cfg.allmrec_slot_interface;
+    const sv = slotVectors(roles, 1, T, H, rng, iface ? interfaceSlotVectors(iface) : Number(zero) ? { zeroDims: Number(zero) } : {})!;
     const ans = roles.indexOf(VECTOR_ROLES.answer);
     const cands = roles.flatMap((r, i) => (r === VECTOR_ROLES.candidate ? [i] : []));
     tf.tidy(() => {
