@@ -779,15 +779,18 @@ function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (ind
   }
 }
 
-/** Entries `lookBack.match` keeps as wired while held: per weight, a 0/1 mask and the wired values. */
-function matchHeld(model: TrainableGPT2): { name: string; mask: tf.Tensor; value: tf.Tensor }[] {
-  const out: { name: string; mask: tf.Tensor; value: tf.Tensor }[] = [];
+/**
+ * Entries `lookBack.match` keeps as wired while held: per weight, `keep` (0 on a held entry, 1
+ * elsewhere) and `value` (the wired values, 0 elsewhere), so a held weight is p·keep + value.
+ */
+function matchHeld(model: TrainableGPT2): { name: string; keep: tf.Tensor; value: tf.Tensor }[] {
+  const out: { name: string; keep: tf.Tensor; value: tf.Tensor }[] = [];
   for (const [name, v] of model.params) {
     if (WIRED.includes(name)) continue; // held whole
-    const mask = new Float32Array(v.size);
+    const keep = new Float32Array(v.size).fill(1);
     let any = false;
-    matchEntries(name, v.shape, model.spec, (i) => { mask[i] = 1; any = true; });
-    if (any) out.push({ name, mask: tf.tensor(mask, v.shape), value: tf.mul(v, tf.tensor(mask, v.shape)) });
+    matchEntries(name, v.shape, model.spec, (i) => { keep[i] = 0; any = true; });
+    if (any) out.push({ name, keep: tf.tensor(keep, v.shape), value: tf.tidy(() => tf.mul(v, tf.sub(1, tf.tensor(keep, v.shape)))) });
   }
   return out;
 }
@@ -1358,11 +1361,11 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
         const g = new Map(names.map((n) => [n, grads[model.params.get(n)!.name]]));
         if (step < holdSteps) {
           holdWired(g, spec);
-          for (const h of wiredHeld) g.set(h.name, tf.mul(g.get(h.name)!, tf.sub(1, h.mask)));
+          for (const h of wiredHeld) g.set(h.name, tf.mul(g.get(h.name)!, h.keep));
         }
         adam.step(model.params, g, rate, 1.0);
         // Weight decay moves held entries too: put the wired values back.
-        if (step < holdSteps) for (const h of wiredHeld) model.params.get(h.name)!.assign(tf.add(tf.mul(model.params.get(h.name)!, tf.sub(1, h.mask)), h.value));
+        if (step < holdSteps) for (const h of wiredHeld) model.params.get(h.name)!.assign(tf.add(tf.mul(model.params.get(h.name)!, h.keep), h.value));
       });
       if (!Number.isFinite(lossValue)) throw new Error(`pretrainLM: loss became ${lossValue} at step ${step + 1}`);
       recent.push(lossValue);
@@ -1385,7 +1388,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
       stepSeconds: step > start ? trainSeconds / (step - start) : 0, resumedFrom: start, slotVectors: vectorOptions,
     };
   } finally {
-    for (const h of wiredHeld) tf.dispose([h.mask, h.value]);
+    for (const h of wiredHeld) tf.dispose([h.keep, h.value]);
     adam.dispose();
     model.dispose();
   }
