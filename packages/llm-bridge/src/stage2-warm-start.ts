@@ -94,7 +94,6 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
       const xb = new Float32Array(B * data.userDim);
       const ids = new Int32Array(B * K);
       const valid = new Float32Array(B * K);
-      const target = new Int32Array(B);
       for (let b = 0; b < B; b++) {
         const i = rng.int(data.users.length);
         xb.set(data.X.subarray(i * data.userDim, (i + 1) * data.userDim), b * data.userDim);
@@ -106,7 +105,6 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
         for (const c of cands) if (c !== data.targets[i] && k < data.numCandidates) ids[b * K + k++] = c;
         for (let j = 0; j < k; j++) valid[b * K + j] = 1;
         for (let j = 0; j < shown.length; j++) { ids[b * K + data.numCandidates + j] = shown[j]; valid[b * K + data.numCandidates + j] = 1; }
-        target[b] = 0;
       }
       let loss = 0;
       let hit = 0;
