@@ -32,12 +32,20 @@ test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen Causal
   expect(lr0.stderr).toContain('--lr must be greater than 0');
 });
 
+/**
+ * `lm pretrain` for 3 steps on tiny bare vector lists (0-1 history titles, `candidates`) with one
+ * look-back head and one first-position head; `extra` adds the sizes and the rest of the wiring.
+ */
+function tinyVectorLists(dir: string, candidates: string, extra: string[]) {
+  return run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '40', '--lists-only',
+    '--list-answer', 'vector', '--bare-lists', '1', '--list-history', '0-1', '--list-candidates', candidates, '--title-tokens', '--doc-rows',
+    '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1',
+    '--steps', '3', '--vocab', '300', '--seq-len', '64', '--max-positions', '128', '--batch', '2', '--out', dir, '--json', ...extra]);
+}
+
 test('lm pretrain --list-answer vector with wired look-back heads runs end to end and checks the likelihood ranking', async () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');
-  const r = await run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '40', '--lists-only',
-    '--list-answer', 'vector', '--bare-lists', '1', '--list-history', '0-1', '--list-candidates', '2-3', '--title-tokens', '--doc-rows',
-    '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1', '--look-back-hold', '0.5',
-    '--steps', '3', '--hidden', '48', '--layers', '1', '--heads', '3', '--vocab', '300', '--seq-len', '64', '--max-positions', '128', '--batch', '2', '--out', dir, '--json']);
+  const r = await tinyVectorLists(dir, '2-3', ['--look-back-hold', '0.5', '--hidden', '48', '--layers', '1', '--heads', '3']);
   expect(r.code).toBe(0);
   const j = JSON.parse(r.stdout);
   expect(j.steps).toBe(3);
@@ -56,10 +64,7 @@ test('lm pretrain --list-answer vector with wired look-back heads runs end to en
 
 test('lm pretrain --match-head: the held matching head makes the list check rank the most similar candidate first', async () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allmrec-lm-')), 'lm');
-  const r = await run(['lm', 'pretrain', '--synthetic-users', '40', '--synthetic-items', '60', '--documents', '40', '--lists-only',
-    '--list-answer', 'vector', '--bare-lists', '1', '--list-history', '0-1', '--list-candidates', '3-5', '--title-tokens', '--doc-rows',
-    '--look-back', '2', '--look-back-heads', '1', '--first-position-heads', '1', '--match-head', '--look-back-hold', '1',
-    '--steps', '3', '--hidden', '64', '--layers', '2', '--heads', '4', '--vocab', '300', '--seq-len', '64', '--max-positions', '128', '--batch', '2', '--out', dir, '--json']);
+  const r = await tinyVectorLists(dir, '3-5', ['--match-head', '--look-back-hold', '1', '--hidden', '64', '--layers', '2', '--heads', '4']);
   expect(r.code).toBe(0);
   const j = JSON.parse(r.stdout);
   // Slot vectors were drawn in the matching head's subspaces, and the check used the same.
