@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { byteLevelPieces, bytesToUnicode, trainByteLevelBPE } from './bpe-trainer';
-import { gpt2Tokenizer, loadTokenizer } from './tokenizer';
+import { HFTokenizer, gpt2Tokenizer, loadTokenizer } from './tokenizer';
 
 test('byte→unicode map and pre-tokenization match GPT-2', () => {
   const { byteToChar, order } = bytesToUnicode();
@@ -68,4 +68,20 @@ test('added tokens: each title is one token (longest match first), decodes verba
   expect(tok.encode('Toy Story (1995)')).toEqual([id('Toy Story (1995)')]);
   for (const s of ['The recommendation is "Star Wars (1977)"', ', "Toy Story (1995)", "Star Wars"']) expect(tok.decode(tok.encode(s))).toBe(s);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('whole words: a rare word is merged first, left to right, so it is one token; the learned merges follow', () => {
+  const r = trainByteLevelBPE(['low lower lowest', 'low low', 'a set'], { vocabSize: 300, wholeWords: [' set'] });
+  expect(r.merges.slice(0, 5)).toEqual([['Ġ', 's'], ['Ġs', 'e'], ['Ġse', 't'], ['l', 'o'], ['lo', 'w']]);
+  const tok = new HFTokenizer(r.tokenizerJson, r.tokenizerConfig);
+  expect(tok.encode(' set')).toEqual([r.vocab['Ġset']]);
+  expect(tok.decode(tok.encode('a set of lows'))).toBe('a set of lows');
+  // Without it the word is too rare to merge.
+  const plain = new HFTokenizer(trainByteLevelBPE(['low lower lowest', 'low low', 'a set'], { vocabSize: 300 }).tokenizerJson, r.tokenizerConfig);
+  expect(plain.encode(' set').length).toBeGreaterThan(1);
+  // A word the learned merges already make whole changes nothing.
+  const often = Array.from({ length: 20 }, () => 'a set');
+  expect(trainByteLevelBPE(often, { vocabSize: 300, wholeWords: [' set'] }).merges).toEqual(trainByteLevelBPE(often, { vocabSize: 300 }).merges);
+  expect(() => trainByteLevelBPE(['a'], { vocabSize: 300, wholeWords: ['two words'] })).toThrow(/2 pre-tokens/);
+  expect(() => trainByteLevelBPE(['a'], { vocabSize: 258, wholeWords: [' set'] })).toThrow(/no room/);
 });

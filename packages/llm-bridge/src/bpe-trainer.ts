@@ -74,6 +74,12 @@ export interface BPETrainOptions {
    * titles, so a small LM copies a title from its prompt as one token.
    */
   addedTokens?: string[];
+  /**
+   * Words (each one pre-token, e.g. " set") that must be one token whatever their frequency. When
+   * the learned merges already make every one of them a token nothing changes; otherwise the
+   * tokenizer is trained again with their merges first, left to right, before the learned ones.
+   */
+  wholeWords?: string[];
 }
 
 /** A trained byte-level BPE. */
@@ -99,6 +105,17 @@ export interface TrainedBPE {
  * `new HFTokenizer(json, config)` / `loadTokenizer(dir)`.
  */
 export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOptions = {}): TrainedBPE {
+  const whole = options.wholeWords ?? [];
+  if (whole.length === 0) return trainBPE(texts, options, []);
+  const all = [...texts];
+  const learned = trainBPE(all, options, []);
+  const { byteToChar } = bytesToUnicode();
+  const asToken = (w: string) => [...new TextEncoder().encode(w)].map((b) => byteToChar[b]).join('');
+  if (whole.every((w) => byteLevelPieces(w).length === 1 && learned.vocab[asToken(w)] !== undefined)) return learned;
+  return trainBPE(all, options, whole);
+}
+
+function trainBPE(texts: Iterable<string>, options: BPETrainOptions, wholeWords: string[]): TrainedBPE {
   const specials = options.specialTokens ?? ['<|endoftext|>'];
   const vocabSize = options.vocabSize ?? 2048;
   const minFrequency = options.minFrequency ?? 2;
@@ -143,19 +160,11 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
 
   const merges: [string, string][] = [];
   const target = vocabSize - specials.length;
-  while (tokens.length < target) {
-    let best = -1;
-    let bestCount = 0;
-    for (const [key, c] of pairCount) {
-      if (c > bestCount || (c === bestCount && c > 0 && key < best)) {
-        best = key;
-        bestCount = c;
-      }
-    }
-    if (best < 0 || bestCount < minFrequency) break;
-    const a = Math.floor(best / K);
-    const b = best % K;
+  const idOf = new Map<string, number>(tokens.map((t, i) => [t, i]));
+  const merge = (a: number, b: number) => {
+    const best = a * K + b;
     const id = tokens.length;
+    idOf.set(tokens[a] + tokens[b], id);
     tokens.push(tokens[a] + tokens[b]);
     merges.push([tokens[a], tokens[b]]);
     const affected = [...(pairWords.get(best) ?? [])].sort((x, y) => x - y);
@@ -178,6 +187,32 @@ export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOpti
     pairCount.delete(best);
     pairWords.delete(best);
     for (const [key, c] of pairCount) if (c <= 0 && pairCount.size > 4096) pairCount.delete(key);
+  };
+  for (const word of wholeWords) {
+    const pieces = byteLevelPieces(word);
+    if (pieces.length !== 1) throw new RangeError(`wholeWords: "${word}" is ${pieces.length} pre-tokens, not one word`);
+    const chars = [...pieces[0]];
+    let left = idOfChar.get(chars[0])!;
+    for (const ch of chars.slice(1)) {
+      const joined = tokens[left] + ch;
+      if (!idOf.has(joined)) {
+        if (tokens.length >= target) throw new RangeError(`vocabSize ${vocabSize} has no room for the whole word "${word}"`);
+        merge(left, idOfChar.get(ch)!);
+      }
+      left = idOf.get(joined)!;
+    }
+  }
+  while (tokens.length < target) {
+    let best = -1;
+    let bestCount = 0;
+    for (const [key, c] of pairCount) {
+      if (c > bestCount || (c === bestCount && c > 0 && key < best)) {
+        best = key;
+        bestCount = c;
+      }
+    }
+    if (best < 0 || bestCount < minFrequency) break;
+    merge(Math.floor(best / K), best % K);
   }
 
   const vocab: Record<string, number> = {};
