@@ -67,8 +67,9 @@ test('lm pretrain --match-head: the held matching head makes the list check rank
   const r = await tinyVectorLists(dir, '3-5', ['--match-head', '--look-back-hold', '1', '--hidden', '64', '--layers', '2', '--heads', '4']);
   expect(r.code).toBe(0);
   const j = JSON.parse(r.stdout);
-  // Slot vectors were drawn in the matching head's subspaces, and the check used the same.
-  expect(j.slotVectors).toEqual({ userDims: [32, 48], itemDims: [16, 32], normSpread: 0, historyDecoys: false });
+  // Slot vectors were drawn in the matching head's subspaces (one dimension of each kept for the
+  // section flag), with history decoys the flag must ignore, and the check used the same.
+  expect(j.slotVectors).toEqual({ userDims: [32, 47], itemDims: [16, 31], normSpread: 0, historyDecoys: true });
   expect(j.list_copy.chance).toBeLessThan(0.34);
   expect(j.list_copy.rankRate).toBeGreaterThan(j.list_copy.chance + 0.4);
   const alone = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--match-head']);

@@ -20,7 +20,7 @@ import { type CFBackbone } from '@allmrec/cf-backbones';
 import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
-  HFTokenizer, buildPretrainCorpus, textPieces, loadCausalLM, pretrainLM,
+  HFTokenizer, buildPretrainCorpus, textPieces, loadCausalLM, pretrainLM, SECTION_MARKER,
   OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
   type CausalLM, type PretrainResult, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
   type ListAnswer,
@@ -102,8 +102,11 @@ export function longestPromptTokens(tok: { encode(text: string): number[] }, tit
   return fixed + items + target;
 }
 
-/** The wiring `matchHead` pretrains with: each slot looks two back (its title), one head at the user slot, all held. */
-const MATCH_HEAD_WIRING = { offset: 2, heads: 1, first: 1, match: true, hold: 1 };
+/**
+ * The wiring `matchHead` pretrains with: each slot looks two back (its title), one head at the
+ * user slot, the matching head limited to the candidate list by the section flag, all held.
+ */
+const MATCH_HEAD_WIRING = { offset: 2, heads: 1, first: 1, match: true, section: true, hold: 1 };
 
 /** Options of {@link pretrainForStage2}. */
 export interface Stage2PretrainOptions {
@@ -156,12 +159,13 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const template = templateFor(o.dataset.domain);
   const corpus = buildPretrainCorpus(o.dataset.items.slice(1), {
     seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates], listAnswer: o.listAnswer, bareLists: o.bareLists,
+    sectionMarker: o.matchHead,
   });
   const vocabSize = o.vocab ?? 2048;
   const addedTokens = o.titleTokens ?? true ? [...new Set(itemTitles(o.dataset).slice(1).filter((t) => t.length > 0))] : undefined;
   const bpe = trainByteLevelBPE((function* () {
     for (const d of corpus) yield* textPieces(d);
-  })(), { vocabSize, addedTokens });
+  })(), { vocabSize, addedTokens, ...(o.matchHead ? { wholeWords: [SECTION_MARKER] } : {}) });
   const tok = new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId });
   const longestPrompt = longestPromptTokens(tok, itemTitles(o.dataset), template, o.history, o.candidates);
   const maxPositions = Math.ceil((longestPrompt + PROMPT_MARGIN) / 8) * 8;

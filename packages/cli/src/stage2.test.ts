@@ -53,7 +53,10 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     // The default LM is pretrained with the matching head, records its slot interface, and Stage 2 warm-starts on it.
     expect(meta.lm.pretrain.matchHead).toBe(true);
     expect(meta.lm.pretrain.listAnswer).toBe('vector');
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'config.json'), 'utf8')).allmrec_slot_interface).toEqual({ user: [32, 48], item: [16, 32] });
+    // The matching head's slices, one dimension each kept for the section flag on the token " set".
+    const iface = JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'config.json'), 'utf8')).allmrec_slot_interface;
+    expect(iface).toEqual({ user: [32, 47], item: [16, 31], section: expect.any(Number) });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'tokenizer.json'), 'utf8')).model.vocab['Ġset']).toBe(iface.section);
     expect(meta.stage2.warmStart.steps).toBe(20);
     expect(meta.stage2.warmStart.hit1).toBeGreaterThanOrEqual(0);
   });

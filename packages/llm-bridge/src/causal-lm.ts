@@ -49,6 +49,11 @@ export interface CausalLMConfig {
 export interface SlotInterface {
   user: [number, number];
   item: [number, number];
+  /**
+   * Token id that opens the candidate list, when the LM's matching head only compares slots after
+   * it (the candidates, not the history; `GPT2Spec.lookBack.section`).
+   */
+  section?: number;
 }
 
 /** Text <-> token ids for one LM. */

@@ -123,4 +123,10 @@ test('config.json allmrec_slot_interface becomes config.slotInterface; a malform
   lm.dispose();
   fs.writeFileSync(file, JSON.stringify({ ...raw, allmrec_slot_interface: { user: [12, 20], item: [4, 8] } }));
   expect(() => loadCausalLMSync(dir)).toThrow(`${file}: allmrec_slot_interface.user must be [start, end] with 0 <= start < end <= 16, got [12,20]`);
+  fs.writeFileSync(file, JSON.stringify({ ...raw, allmrec_slot_interface: { user: [12, 15], item: [4, 7], section: 5 } }));
+  const sectioned = loadCausalLMSync(dir);
+  expect(sectioned.config.slotInterface).toEqual({ user: [12, 15], item: [4, 7], section: 5 });
+  sectioned.dispose();
+  fs.writeFileSync(file, JSON.stringify({ ...raw, allmrec_slot_interface: { user: [12, 15], item: [4, 7], section: raw.vocab_size } }));
+  expect(() => loadCausalLMSync(dir)).toThrow(`${file}: allmrec_slot_interface.section must be a token id in [0, vocab_size), got ${raw.vocab_size}`);
 });

@@ -47,7 +47,7 @@ export function readCheckpointTensors(dir: string): Map<string, SafetensorsTenso
   return out;
 }
 
-/** config.json `allmrec_slot_interface` ({ user: [a, b], item: [a, b] } inside the hidden size), checked. */
+/** config.json `allmrec_slot_interface` ({ user: [a, b], item: [a, b], section?: token id } inside the hidden size), checked. */
 function slotInterfaceOf(raw: Record<string, unknown>, dir: string): { slotInterface?: SlotInterface } {
   const v = raw.allmrec_slot_interface as Record<string, unknown> | undefined;
   if (v === undefined) return {};
@@ -59,7 +59,12 @@ function slotInterfaceOf(raw: Record<string, unknown>, dir: string): { slotInter
     }
     return [r[0], r[1]];
   };
-  return { slotInterface: { user: range('user'), item: range('item') } };
+  const section = v.section;
+  const vocab = Number(raw.vocab_size);
+  if (section !== undefined && !(Number.isInteger(section) && (section as number) >= 0 && !((section as number) >= vocab))) {
+    throw new Error(`${path.join(dir, 'config.json')}: allmrec_slot_interface.section must be a token id in [0, vocab_size), got ${JSON.stringify(section)}`);
+  }
+  return { slotInterface: { user: range('user'), item: range('item'), ...(section !== undefined ? { section: section as number } : {}) } };
 }
 
 interface Family {

@@ -36,7 +36,7 @@ export {
   type BPETrainOptions, type TrainedBPE,
 } from './bpe-trainer';
 export {
-  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes, matchSlices, interfaceSlotVectors,
+  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes, matchSlices, interfaceSlotVectors, sectionMarkerToken, SECTION_MARKER,
   PIECE_BREAK, SLOT_MARK, SLOT_MATCH, CONTEXT_MARK, VECTOR_SLOT, VECTOR_ROLES, textPieces, slotVectors,
   type SlotVectors, type SlotVectorOptions, type ListAnswer,
   type PretrainOptions, type PretrainResult, type PretrainCorpusOptions, type ListCopyDocument, type ListCopyResult, type GPT2Spec,

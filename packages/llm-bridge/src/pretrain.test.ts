@@ -14,7 +14,7 @@ import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
 import { trainByteLevelBPE } from './bpe-trainer';
 import {
   CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, curriculumPool, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
-  VECTOR_ROLES, VECTOR_SLOT, slotVectors, matchSlices,
+  VECTOR_ROLES, VECTOR_SLOT, slotVectors, matchSlices, sectionMarkerToken, interfaceSlotVectors,
 } from './pretrain';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { HFTokenizer } from './tokenizer';
@@ -273,15 +273,51 @@ test('wired matching head: at initialisation the LM already ranks the candidate 
   expect(() => new TrainableGPT2({ ...spec, layers: 1, lookBack }, 1)).toThrow(/lookBack.match/);
 });
 
+test('section flag: with history slots more similar than the answer, the matching head still picks the answer among the candidates; without the flag the history draws it', async () => {
+  const titles = ['Toy Story (1995)', 'GoldenEye (1995)', 'Four Rooms (1995)', 'Get Shorty (1995)', 'Copycat (1995)', 'Babe (1995)', 'Heat (1995)', 'Casino (1995)', 'Sabrina (1995)', 'Nixon (1995)', 'Balto (1995)', 'Othello (1995)'];
+  const options = { seed: 3, documents: 40, template: TEMPLATES.movies, listHistory: [4, 6] as [number, number], listCandidates: [3, 5] as [number, number], listAnswer: 'vector' as const, itemTexts: false };
+  const corpus = buildPretrainCorpus(titles.map((title) => ({ title })), options);
+  const bpe = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 400, addedTokens: titles });
+  const tok = new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId });
+  const small = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 270 });
+  expect(() => sectionMarkerToken(new HFTokenizer(small.tokenizerJson, small.tokenizerConfig, { eosTokenId: small.eosTokenId, bosTokenId: small.eosTokenId }))).toThrow(/" set" is \d+ tokens/);
+  const marker = sectionMarkerToken(tok);
+  expect(tok.decode([marker])).toBe(' set');
+  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const rank = async (name: string, section: boolean, decoys: boolean) => {
+    const model = new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 1, match: true, ...(section ? { section: marker } : {}) } }, 2);
+    const iface = model.configJson().allmrec_slot_interface as { user: [number, number]; item: [number, number]; section?: number };
+    const dir = path.join(tmp, name);
+    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    model.dispose();
+    const lm = loadCausalLMSync(dir);
+    expect(lm.config.slotInterface).toEqual(iface);
+    const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: { ...interfaceSlotVectors(iface), historyDecoys: decoys } });
+    lm.dispose();
+    return acc.rankRate;
+  };
+  const sectioned = await rank('section-decoys', true, true);
+  const drawn = await rank('nosection-decoys', false, true);
+  const clean = await rank('nosection-clean', false, false);
+  expect(sectioned).toBeGreaterThanOrEqual(0.8);
+  expect(sectioned).toBeGreaterThanOrEqual(clean - 0.1); // the flag costs (almost) nothing
+  expect(drawn).toBeLessThan(sectioned - 0.15);
+  expect(() => new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 1, section: marker } }, 1)).toThrow(/lookBack.section/);
+  expect(() => new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 1, match: true, section: spec.vocabSize } }, 1)).toThrow(/lookBack.section/);
+});
+
 test('matching-head hold: every wired entry keeps its value through training (weight decay included), the rest trains', async () => {
-  const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 30, listHistory: [0, 1], listCandidates: [2, 3], listAnswer: 'vector', itemTexts: false, bareLists: 1 });
+  const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 30, listHistory: [0, 1], listCandidates: [2, 3], listAnswer: 'vector', itemTexts: false, bareLists: 1, sectionMarker: true });
+  expect(corpus.filter((d) => d.includes(' set;')).length).toBe(30); // bare lists keep the section marker
   const lookBack = { offset: 2, heads: 1, first: 1, match: true };
   const base = { corpus, seed: 8, vocabSize: 300, hidden: 64, layers: 2, heads: 4, maxPositions: 64, seqLen: 64, batchSize: 4, steps: 4, lr: 3e-3, oneDocPerRow: true, weightDecay: 0.5 };
-  await pretrainLM({ ...base, outDir: path.join(tmp, 'mhold'), lookBack: { ...lookBack, hold: 1 } });
+  await pretrainLM({ ...base, outDir: path.join(tmp, 'mhold'), lookBack: { ...lookBack, section: true, hold: 1 } });
   const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'mhold', 'config.json'), 'utf8'));
-  const init = new TrainableGPT2({ vocabSize: cfg.vocab_size, hidden: 64, layers: 2, heads: 4, maxPositions: 64, eosTokenId: cfg.eos_token_id, lookBack }, 8);
+  const marker = cfg.allmrec_slot_interface.section as number;
+  const init = new TrainableGPT2({ vocabSize: cfg.vocab_size, hidden: 64, layers: 2, heads: 4, maxPositions: 64, eosTokenId: cfg.eos_token_id, lookBack: { ...lookBack, section: marker } }, 8);
   const w = readSafetensorsForTest(path.join(tmp, 'mhold', 'model.safetensors'));
-  const { dh, S, U, C } = matchSlices(init.spec);
+  const { dh, S, U, C, M, F } = matchSlices(init.spec);
+  expect(cfg.allmrec_slot_interface).toEqual({ user: [U, U + dh - 1], item: [S, S + dh - 1], section: marker });
   const H = 64;
   const m = dh; // layer 1's head 1
   const q = (name: string, i: number) => [w.get(name)![i], init.params.get(name)!.dataSync()[i]];
@@ -301,7 +337,14 @@ test('matching-head hold: every wired entry keeps its value through training (we
   // Token rows stay 0 on S and U, layer 0's MLP never writes there, and layer 1's LayerNorm keeps gain 1 on the slices.
   const wte = w.get('wte.weight')!;
   const mlp = w.get('h.0.mlp.c_proj.weight')!;
-  for (let r = 0; r < cfg.vocab_size; r++) for (let j = 0; j < dh; j++) { expect(wte[r * H + S + j]).toBe(0); expect(wte[r * H + U + j]).toBe(0); }
+  for (let r = 0; r < cfg.vocab_size; r++) for (let j = 0; j < dh; j++) { expect(wte[r * H + S + j]).toBe(r === marker && S + j === M ? 0.5 : 0); expect(wte[r * H + U + j]).toBe(0); }
+  // The marker's row is only M; layer 0's head 0 (the section head) and its write into the flag F stay wired.
+  for (let j = 0; j < H; j++) expect(wte[marker * H + j]).toBe(j === M ? 0.5 : 0);
+  for (const [name, i] of [['h.0.attn.c_attn.weight', M * 3 * H + H], ['h.0.attn.c_attn.weight', M * 3 * H + 2 * H], ['h.0.attn.c_attn.bias', 0], ['h.0.attn.c_attn.bias', 2 * H], ['h.0.attn.c_proj.weight', F], ['h.1.attn.c_attn.bias', m + dh - 1], ['h.1.attn.c_attn.weight', F * 3 * H + H + m + dh - 1]] as [string, number][]) {
+    const [now, was] = q(name, i);
+    expect(now).toBe(was);
+    expect(now).not.toBe(0);
+  }
   for (let r = 0; r < 4 * H; r++) for (const c0 of [S, U, C]) expect(mlp[r * H + c0 + 5]).toBe(0);
   for (const c0 of [S, U, C]) expect(w.get('h.1.ln_1.weight')![c0 + 1]).toBe(1);
   // The rest trained.

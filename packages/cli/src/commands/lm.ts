@@ -34,7 +34,9 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   --look-back-hold F keeps them as wired for the first share F of the steps (1: all of them).
   --match-head (with --look-back and --first-position-heads) also wires layer 1's head 1 to
   compare the user slot's vector with every item slot's and copy the best one's title, in
-  subspaces kept for it (see GPT2Spec.lookBack.match); with --look-back-hold it stays wired.`;
+  subspaces kept for it (see GPT2Spec.lookBack.match), and a section flag on the token " set"
+  that keeps it on the candidate list, off the history (GPT2Spec.lookBack.section); with
+  --look-back-hold it stays wired.`;
 
 /**
  * List documents short enough for 128-token rows (1-3 history titles, 2-6 candidates). The paper's
@@ -83,7 +85,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   const wired = lookBackOption(values, 'look-back', 'look-back-heads', 'first-position-heads', intOption(values, 'heads') ?? 4);
   if (values['match-head'] && !(wired && wired.first >= 1)) throw new UsageError('--match-head needs --look-back and --first-position-heads (at least 1)');
   if (values['match-head'] && listAnswer !== 'vector') throw new UsageError('--match-head needs --list-answer vector (it compares slot vectors)');
-  const lookBack = wired && { ...wired, hold: shareOption(values, 'look-back-hold') ?? 0, ...(values['match-head'] ? { match: true } : {}) };
+  const lookBack = wired && { ...wired, hold: shareOption(values, 'look-back-hold') ?? 0, ...(values['match-head'] ? { match: true, section: true } : {}) };
   const bareLists = shareOption(values, 'bare-lists');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
@@ -108,7 +110,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     const { dataset } = await datasetFromOptions(values);
     titles = dataset.items.slice(1).map((i) => i.title).filter(Boolean);
     domain = dataset.domain;
-    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'], bareLists });
+    corpus = buildPretrainCorpus(dataset.items.slice(1), { seed, template: templateFor(domain), documents: intOption(values, 'documents'), ...sizes, listAnswer, itemTexts: !values['lists-only'], bareLists, sectionMarker: !!values['match-head'] });
     corpusName = `${dataset.name} item texts + list documents`;
   }
   if (corpus.length < 2) throw new UsageError('the corpus has fewer than 2 documents');
