@@ -32,7 +32,7 @@ import {
   type AdamState, type LeaveOneOutSplit, type ProgressListener, type TensorInput,
 } from '@allmrec/core';
 import { createProjectors, type Projector } from '@allmrec/alignment';
-import { warmStartProjectors, type WarmStartResult } from './stage2-warm-start';
+import { prefixExamples, warmStartProjectors, type WarmStartResult } from './stage2-warm-start';
 import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates, type EvalSet } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import {
@@ -372,8 +372,11 @@ export class Stage2Model {
     const iface = this.lm.config.slotInterface;
     let warmStart: WarmStartResult | undefined;
     if (resumed === 0 && iface && c.warmStartSteps > 0) {
+      const pre = prefixExamples(split, users);
+      const Xp = new Float32Array(pre.users.length * d);
+      for (let s = 0; s < pre.users.length; s += 256) Xp.set(this.sources.userReps(pre.histories.slice(s, s + 256)), s * d);
       warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.hiddenSize, {
-        split, users, X, userDim: d, histories, targets, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
+        ...pre, split, X: Xp, userDim: d, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
       }, {
         steps: c.warmStartSteps, seed,
         onProgress: (step, loss) => options.onProgress?.({ task: 'stage2:warm-start', current: step, total: c.warmStartSteps, unit: 'step', values: { loss: Math.round(loss * 1e4) / 1e4 } }),
