@@ -107,14 +107,18 @@ export interface TrainedBPE {
 export function trainByteLevelBPE(texts: Iterable<string>, options: BPETrainOptions = {}): TrainedBPE {
   const whole = options.wholeWords ?? [];
   if (whole.length === 0) return trainBPE(texts, options, []);
+  const pieces = whole.map((w) => {
+    const p = byteLevelPieces(w);
+    if (p.length !== 1) throw new RangeError(`wholeWords: "${w}" is ${p.length} pre-tokens, not one word`);
+    return p[0];
+  });
   const all = [...texts];
   const learned = trainBPE(all, options, []);
-  const { byteToChar } = bytesToUnicode();
-  const asToken = (w: string) => [...new TextEncoder().encode(w)].map((b) => byteToChar[b]).join('');
-  if (whole.every((w) => byteLevelPieces(w).length === 1 && learned.vocab[asToken(w)] !== undefined)) return learned;
+  if (pieces.every((p) => learned.vocab[p] !== undefined)) return learned;
   return trainBPE(all, options, whole);
 }
 
+/** The BPE of {@link trainByteLevelBPE}; `wholeWords` (one pre-token each, checked there) are merged first. */
 function trainBPE(texts: Iterable<string>, options: BPETrainOptions, wholeWords: string[]): TrainedBPE {
   const specials = options.specialTokens ?? ['<|endoftext|>'];
   const vocabSize = options.vocabSize ?? 2048;
@@ -189,9 +193,7 @@ function trainBPE(texts: Iterable<string>, options: BPETrainOptions, wholeWords:
     for (const [key, c] of pairCount) if (c <= 0 && pairCount.size > 4096) pairCount.delete(key);
   };
   for (const word of wholeWords) {
-    const pieces = byteLevelPieces(word);
-    if (pieces.length !== 1) throw new RangeError(`wholeWords: "${word}" is ${pieces.length} pre-tokens, not one word`);
-    const chars = [...pieces[0]];
+    const chars = [...byteLevelPieces(word)[0]];
     let left = idOfChar.get(chars[0])!;
     for (const ch of chars.slice(1)) {
       const joined = tokens[left] + ch;

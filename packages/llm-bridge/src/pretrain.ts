@@ -889,8 +889,7 @@ function slotInterfaceOf(spec: GPT2Spec): SlotInterface {
 
 /**
  * How pretraining draws slot vectors for a spec's wiring: clear of the position dimensions with
- * `lookBack`; with `lookBack.match`, the user's in U and the items' in S (see {@link matchSlices}),
- * all of norm 1, history slots below the answer (the matching head compares every item slot).
+ * `lookBack`; with `lookBack.match`, as {@link interfaceSlotVectors} draws them for its interface.
  */
 function wiredSlotVectors(spec: GPT2Spec): SlotVectorOptions {
   if (!spec.lookBack) return {};

@@ -342,6 +342,14 @@ export class Stage2Model {
     return new Adam(c.lr, c.beta1, c.beta2, c.adamEps);
   }
 
+  /** x_u of every history, [n, userDim] row-major, asked of the sources 256 histories at a time. */
+  private userRepsOf(histories: Int32Array[]): Float32Array {
+    const d = this.sources.userDim;
+    const X = new Float32Array(histories.length * d);
+    for (let s = 0; s < histories.length; s += 256) X.set(this.sources.userReps(histories.slice(s, s + 256)), s * d);
+    return X;
+  }
+
   /** Trains F_U and F_I (see the module comment); resumable through `checkpointDir`. */
   async fit(options: Stage2FitOptions): Promise<Stage2FitResult> {
     await selectBackend();
@@ -361,8 +369,7 @@ export class Stage2Model {
     const histories = users.map((u) => split.train[u].subarray(0, split.train[u].length - 1));
     const targets = users.map((u) => split.train[u][split.train[u].length - 1]);
     const d = this.sources.userDim;
-    const X = new Float32Array(users.length * d);
-    for (let s = 0; s < users.length; s += 256) X.set(this.sources.userReps(histories.slice(s, s + 256)), s * d);
+    const X = this.userRepsOf(histories);
     this.itemCache = this.sources.itemEmbeddings(Int32Array.from({ length: numItems + 1 }, (_, i) => i));
     const stepsPerEpoch = Math.ceil(users.length / c.batchSize);
     const adam = this.createOptimizer();
@@ -373,10 +380,8 @@ export class Stage2Model {
     let warmStart: WarmStartResult | undefined;
     if (resumed === 0 && iface && c.warmStartSteps > 0) {
       const pre = prefixExamples(split, users);
-      const Xp = new Float32Array(pre.users.length * d);
-      for (let s = 0; s < pre.users.length; s += 256) Xp.set(this.sources.userReps(pre.histories.slice(s, s + 256)), s * d);
       warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.hiddenSize, {
-        ...pre, split, X: Xp, userDim: d, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
+        ...pre, split, X: this.userRepsOf(pre.histories), userDim: d, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
       }, {
         steps: c.warmStartSteps, seed,
         onProgress: (step, loss) => options.onProgress?.({ task: 'stage2:warm-start', current: step, total: c.warmStartSteps, unit: 'step', values: { loss: Math.round(loss * 1e4) / 1e4 } }),
