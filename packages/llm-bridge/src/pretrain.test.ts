@@ -306,6 +306,47 @@ test('section flag: with history slots more similar than the answer, the matchin
   expect(() => new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 1, match: true, section: spec.vocabSize } }, 1)).toThrow(/lookBack.section/);
 });
 
+test('copy width: with 300 titles the matching head copies a title the LM can name only when it copies more than one dh slice of it', async () => {
+  const words = ['Red', 'Blue', 'Night', 'River', 'Star', 'Ghost', 'King', 'Lost', 'City', 'Dream', 'Fire', 'Moon', 'Iron', 'Glass', 'Wild', 'Silent'];
+  const titles = Array.from({ length: 300 }, (_, i) => `${words[i % 16]} ${words[Math.floor(i / 16) % 16]} ${i} (${1950 + (i % 50)})`);
+  const options = { seed: 3, documents: 40, template: TEMPLATES.movies, listHistory: [1, 3] as [number, number], listCandidates: [10, 20] as [number, number], listAnswer: 'vector' as const, itemTexts: false, sectionMarker: true };
+  const corpus = buildPretrainCorpus(titles.map((title) => ({ title })), options);
+  const bpe = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 700, addedTokens: titles, wholeWords: [' set'] });
+  const marker = sectionMarkerToken(new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId }));
+  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const named = async (heads: number) => {
+    const model = new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads, first: 1, match: true, section: marker } }, 2);
+    const iface = model.configJson().allmrec_slot_interface as { user: [number, number]; item: [number, number]; section?: number };
+    const dir = path.join(tmp, `copy-${heads}`);
+    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    model.dispose();
+    const lm = loadCausalLMSync(dir);
+    const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
+    lm.dispose();
+    return acc;
+  };
+  const one = await named(1);
+  const four = await named(4);
+  // The greedy first token is a candidate's title (valid) far more often with 4 slices (64 of 128 dimensions) than with 1 (16).
+  expect(four.validRate).toBeGreaterThanOrEqual(0.95);
+  expect(one.validRate).toBeLessThan(four.validRate - 0.15);
+  expect(four.rankRate).toBeGreaterThanOrEqual(0.9);
+  const w = new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 4, first: 1, match: true, section: marker } }, 2);
+  const { dh, C, copy } = matchSlices(w.spec);
+  expect([C, copy]).toEqual([4 * dh, 4 * dh]);
+  // Layer 1's heads 1..4 each read and write one of the four look-back slices.
+  const v = w.params.get('h.1.attn.c_attn.weight')!.dataSync();
+  const o = w.params.get('h.1.attn.c_proj.weight')!.dataSync();
+  const H = 128;
+  for (let i = 0; i < 4; i++) {
+    const m = (1 + i) * dh;
+    expect(v[(C + i * dh + 3) * 3 * H + 2 * H + m + 3]).toBe(1);
+    expect(o[(m + 3) * H + C + i * dh + 3]).toBeGreaterThan(1);
+    expect(o[(m + 3) * H + C + ((i + 1) % 4) * dh + 3]).toBe(0);
+  }
+  w.dispose();
+});
+
 test('matching-head hold: every wired entry keeps its value through training (weight decay included), the rest trains', async () => {
   const corpus = buildPretrainCorpus(ITEMS, { seed: 2, documents: 30, listHistory: [0, 1], listCandidates: [2, 3], listAnswer: 'vector', itemTexts: false, bareLists: 1, sectionMarker: true });
   expect(corpus.filter((d) => d.includes(' set;')).length).toBe(30); // bare lists keep the section marker

@@ -425,9 +425,11 @@ export interface GPT2Spec {
    * comparison, as a fixed retrieval circuit in reserved subspaces of the residual: the user slot's
    * vector lives in the first first-position head's slice U, every item slot's in head 1's slice
    * S, and tokens are 0 on both; layer 0's other heads and its MLP do not write into S, U or the
-   * last look-back head's slice C (where each slot receives its title); and layer 1's head 1 has
-   * W_Q reading U, W_K reading S, W_V reading C and W_O writing C: the answer position attends
-   * to the item slot whose vector is most similar to the user's and copies its title. The
+   * look-back heads' slices C (where each slot receives its title, one dh slice per look-back
+   * head); and layer 1's heads 1 .. `heads` each have W_Q reading U, W_K reading S, W_V reading
+   * one look-back slice and W_O writing it back: the answer position attends to the item slot
+   * whose vector is most similar to the user's and copies its title, as many dimensions of it as
+   * there are look-back heads (more slices tell a copied title apart from more others). The
    * frequencies become ω_i = π·ρ^i, ρ chosen so no other offset within `maxPositions` aliases
    * the look-back offset. Slot vectors of pretraining then fill U and S (see `SlotVectorOptions`).
    *
@@ -746,7 +748,7 @@ function lookBackHeads(w: Float32Array, part: 'qkv' | 'proj' | 'bias', spec: GPT
   }
 }
 
-/** Layer 1's head that `lookBack.match` wires as the matching head. */
+/** Layer 1's first matching head: heads MATCH_HEAD .. MATCH_HEAD + lookBack.heads − 1 copy one look-back slice each. */
 const MATCH_HEAD = 1;
 /**
  * W_Q gain of the matching head and W_O gain of its copy. Measured at initialisation (H 128,
@@ -788,15 +790,16 @@ function sectionLambda(spec: GPT2Spec, wte: Float32Array, wpe: Float32Array): nu
 
 /**
  * Residual slices of `lookBack.match` (start of each, width dh): item slots S, user slot U, copied
- * titles C; `width` of the user and item vectors in U and S (dh, or dh − 1 with `section`, whose
- * marker dimension is M = S + dh − 1 and flag dimension F = U + dh − 1).
+ * titles C (`copy` wide: one dh slice per look-back head, the last `lookBack.heads` slices);
+ * `width` of the user and item vectors in U and S (dh, or dh − 1 with `section`, whose marker
+ * dimension is M = S + dh − 1 and flag dimension F = U + dh − 1).
  */
-export function matchSlices(spec: GPT2Spec): { dh: number; S: number; U: number; C: number; width: number; M: number; F: number } {
+export function matchSlices(spec: GPT2Spec): { dh: number; S: number; U: number; C: number; copy: number; width: number; M: number; F: number } {
   const dh = spec.hidden / spec.heads;
   const { heads: n, first = 0, section } = spec.lookBack!;
   const S = dh;
   const U = (spec.heads - n - first) * dh;
-  return { dh, S, U, C: (spec.heads - 1) * dh, width: section === undefined ? dh : dh - 1, M: S + dh - 1, F: U + dh - 1 };
+  return { dh, S, U, C: (spec.heads - n) * dh, copy: n * dh, width: section === undefined ? dh : dh - 1, M: S + dh - 1, F: U + dh - 1 };
 }
 
 /**
@@ -805,14 +808,14 @@ export function matchSlices(spec: GPT2Spec): { dh: number; S: number; U: number;
  */
 function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (index: number, value: number) => void, lambda = 1): void {
   const { hidden: H, heads } = spec;
-  const { dh, S, U, C, width, M, F } = matchSlices(spec);
+  const { dh, S, U, C, copy, width, M, F } = matchSlices(spec);
   const section = spec.lookBack!.section;
-  const reserved = [S, U, C];
+  const copied = Array.from({ length: copy / dh }, (_, i) => C + i * dh); // one slice per look-back head
+  const reserved = [S, U, ...copied];
   const columns = (rows: number, width: number, cols: number[], skipRow?: (r: number) => boolean) => {
     for (let r = 0; r < rows; r++) if (!skipRow?.(r)) for (const c0 of cols) for (let j = 0; j < dh; j++) visit(r * width + c0 + j, 0);
   };
   const h0 = heads - spec.lookBack!.heads - (spec.lookBack!.first ?? 0);
-  const m = MATCH_HEAD * dh;
   switch (name) {
     case 'wte.weight':
       columns(shape[0], H, [S, U]);
@@ -836,17 +839,31 @@ function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (ind
     case 'h.0.attn.c_proj.bias': case 'h.0.mlp.c_proj.bias': case 'h.1.ln_1.bias': columns(1, H, reserved); break;
     case 'h.1.ln_1.weight': for (const c0 of reserved) for (let j = 0; j < dh; j++) visit(c0 + j, 1); break;
     case 'h.1.attn.c_attn.weight':
-      for (let r = 0; r < H; r++) {
-        for (let j = 0; j < dh; j++) {
-          const flag = j >= width; // with `section`, the last dimension compares the flag, not the vectors
-          visit(r * 3 * H + m + j, !flag && r === U + j ? MATCH_QUERY_GAIN : 0); // W_Q: the user vector (copied to every position)
-          visit(r * 3 * H + H + m + j, r === (flag ? F : S + j) ? 1 : 0); // W_K: the item slot's own vector (and the flag)
-          visit(r * 3 * H + 2 * H + m + j, r === C + j ? 1 : 0); // W_V: the title the slot received
+      // Matching head MATCH_HEAD + i copies the i-th look-back slice; all of them attend alike.
+      copied.forEach((c0, i) => {
+        const m = (MATCH_HEAD + i) * dh;
+        for (let r = 0; r < H; r++) {
+          for (let j = 0; j < dh; j++) {
+            const flag = j >= width; // with `section`, the last dimension compares the flag, not the vectors
+            visit(r * 3 * H + m + j, !flag && r === U + j ? MATCH_QUERY_GAIN : 0); // W_Q: the user vector (copied to every position)
+            visit(r * 3 * H + H + m + j, r === (flag ? F : S + j) ? 1 : 0); // W_K: the item slot's own vector (and the flag)
+            visit(r * 3 * H + 2 * H + m + j, r === c0 + j ? 1 : 0); // W_V: the title (slice) the slot received
+          }
         }
-      }
+      });
       break;
-    case 'h.1.attn.c_attn.bias': for (let j = 0; j < dh; j++) { visit(m + j, j >= width ? -SECTION_PENALTY : 0); visit(H + m + j, 0); visit(2 * H + m + j, 0); } break;
-    case 'h.1.attn.c_proj.weight': for (let j = 0; j < dh; j++) for (let c = 0; c < H; c++) visit((m + j) * H + c, c === C + j ? MATCH_COPY_GAIN : 0); break;
+    case 'h.1.attn.c_attn.bias':
+      copied.forEach((_, i) => {
+        const m = (MATCH_HEAD + i) * dh;
+        for (let j = 0; j < dh; j++) { visit(m + j, j >= width ? -SECTION_PENALTY : 0); visit(H + m + j, 0); visit(2 * H + m + j, 0); }
+      });
+      break;
+    case 'h.1.attn.c_proj.weight':
+      copied.forEach((c0, i) => {
+        const m = (MATCH_HEAD + i) * dh;
+        for (let j = 0; j < dh; j++) for (let c = 0; c < H; c++) visit((m + j) * H + c, c === c0 + j ? MATCH_COPY_GAIN : 0);
+      });
+      break;
   }
 }
 

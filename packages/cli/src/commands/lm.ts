@@ -32,8 +32,9 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   back (2: from each slot to its title, with --title-tokens), on dimensions kept for position, and
   --first-position-heads N (default 0) more attending to position 0 (the user slot);
   --look-back-hold F keeps them as wired for the first share F of the steps (1: all of them).
-  --match-head (with --look-back and --first-position-heads) also wires layer 1's head 1 to
-  compare the user slot's vector with every item slot's and copy the best one's title, in
+  --match-head (with --look-back and --first-position-heads) also wires layer 1's heads 1..N to
+  compare the user slot's vector with every item slot's and copy the best one's title (one
+  look-back slice each: more look-back heads copy more of the title), in
   subspaces kept for it (see GPT2Spec.lookBack.match), and a section flag on the token " set"
   that keeps it on the candidate list, off the history (GPT2Spec.lookBack.section); with
   --look-back-hold it stays wired.`;
