@@ -114,6 +114,13 @@ function matchHeadWiring(heads: number) {
   return { offset: 2, heads: Math.max(1, Math.min(Math.floor(heads / 2), heads - 3)), first: 1, match: true, section: true, hold: 1 };
 }
 
+/**
+ * The user vector's scale in the matching head's list documents (`SlotVectorOptions.userScale`):
+ * down to a tenth, so the LM also sees the flat attention of Stage 2, where F_U and F_I are only as
+ * sure as the CF model, and learns to name the most similar candidate from a mixture of titles.
+ */
+const MIXED_USER_SCALE: [number, number] = [0.03, 1];
+
 /** Options of {@link pretrainForStage2}. */
 export interface Stage2PretrainOptions {
   dataset: InteractionDataset;
@@ -181,7 +188,7 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
     oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, sinusoidalPositions: o.sinusoidalPositions,
-    ...(o.matchHead ? { lookBack: matchHeadWiring(o.heads ?? 4) } : {}), checkpointDir: o.checkpointDir, onProgress: o.progress,
+    ...(o.matchHead ? { lookBack: matchHeadWiring(o.heads ?? 4), slotVectors: { userScale: MIXED_USER_SCALE } } : {}), checkpointDir: o.checkpointDir, onProgress: o.progress,
   });
   return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
 }

@@ -241,6 +241,27 @@ test('slot vectors in subspaces: the user\'s in userDims, the items\' in itemDim
   }
   expect(() => slotVectors(roles, 1, roles.length, H, new Rng(1), { userDims: U })).toThrow(/go together/);
   expect(() => slotVectors(roles, 1, roles.length, H, new Rng(1), { userDims: [0, 8], itemDims: [8, 12] })).toThrow(/one width/);
+  // userScale shrinks only the user vectors (log-uniformly in [lo, hi]); the items and the cosines stay as drawn.
+  const base = { userDims: U, itemDims: S, normSpread: 0, historyDecoys: false };
+  const norms: number[] = [];
+  for (let seed = 0; seed < 200; seed++) {
+    const v = slotVectors(roles, 1, roles.length, H, new Rng(seed), { ...base, userScale: [0.1, 1] })!;
+    const row = (i: number) => Array.from(v.vectors.subarray(i * H, (i + 1) * H));
+    norms.push(Math.hypot(...row(0)));
+    for (const i of [2, 4, 6, 8, 10]) expect(Math.hypot(...row(i))).toBeCloseTo(1, 5);
+    const u = row(0).slice(U[0], U[1]).map((x) => x / norms[norms.length - 1]);
+    const cos = (i: number) => row(i).slice(S[0], S[1]).reduce((s, x, j) => s + x * u[j], 0);
+    for (const i of [2, 4, 6, 10]) expect(cos(i)).toBeLessThanOrEqual(cos(8) - 0.3 + 1e-4);
+  }
+  expect(Math.min(...norms)).toBeGreaterThanOrEqual(0.1 - 1e-6);
+  expect(Math.max(...norms)).toBeLessThanOrEqual(1 + 1e-6);
+  expect(norms.filter((n) => n < Math.sqrt(0.1)).length / norms.length).toBeGreaterThan(0.4); // log-uniform: half below √0.1
+  expect(norms.filter((n) => n < Math.sqrt(0.1)).length / norms.length).toBeLessThan(0.6);
+  // A fixed scale draws nothing extra: the same vectors as without it, the user's scaled.
+  const plain = slotVectors(roles, 1, roles.length, H, new Rng(5), base)!.vectors;
+  const fixed = slotVectors(roles, 1, roles.length, H, new Rng(5), { ...base, userScale: [0.5, 0.5] })!.vectors;
+  for (let i = 0; i < plain.length; i++) expect(fixed[i]).toBeCloseTo(i < H ? plain[i] * 0.5 : plain[i], 6);
+  expect(() => slotVectors(roles, 1, roles.length, H, new Rng(1), { ...base, userScale: [1, 0.5] })).toThrow(/userScale/);
 });
 
 test('wired matching head: at initialisation the LM already ranks the candidate most similar to the user slot first; without it, chance', async () => {

@@ -289,6 +289,14 @@ export interface SlotVectorOptions {
    * them as the other candidates, so the answer is the most similar of all item slots.
    */
   historyDecoys?: boolean;
+  /**
+   * Each user slot's norm is further scaled by a factor drawn log-uniformly from [lo, hi] (default
+   * [1, 1]). A smaller user vector means a flatter matching head (its query is the user vector), so
+   * the copied title is a mixture of the candidates' titles, as it is in Stage 2 where F_U and F_I
+   * are only as sure as the CF model: pretraining on such mixtures teaches the LM to still name
+   * the most similar candidate instead of some other title.
+   */
+  userScale?: [number, number];
 }
 
 /**
@@ -319,6 +327,8 @@ export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: n
   }
   const spread = options.normSpread ?? 1;
   const decoys = options.historyDecoys ?? true;
+  const [lo, hi] = options.userScale ?? [1, 1];
+  if (!(lo > 0 && hi >= lo)) throw new RangeError(`slotVectors: userScale must be [lo, hi] with 0 < lo <= hi, got [${options.userScale}]`);
   const mask = new Float32Array(B * T);
   const vectors = new Float32Array(B * T * H);
   const unit = (): Float32Array => {
@@ -328,13 +338,13 @@ export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: n
   };
   let u = unit();
   let rhoA = minA;
-  const put = (at: number, rho: number, into = itemDims) => {
+  const put = (at: number, rho: number, into = itemDims, scale = 1) => {
     const n = unit();
     let d = 0;
     for (let j = 0; j < W; j++) d += n[j] * u[j];
     for (let j = 0; j < W; j++) n[j] -= d * u[j];
     const nn = Math.hypot(...n);
-    const r = norm * 2 ** (spread * (2 * rng.next() - 1));
+    const r = scale * norm * 2 ** (spread * (2 * rng.next() - 1));
     const c = Math.sqrt(Math.max(0, 1 - rho * rho));
     const o = at * H + (into ? into[0] : 0);
     for (let j = 0; j < W; j++) vectors[o + j] = r * (rho * u[j] + (c * n[j]) / nn);
@@ -351,7 +361,7 @@ export function slotVectors(roles: ArrayLike<number>, B: number, T: number, H: n
         case VECTOR_ROLES.user:
           u = unit();
           rhoA = minA + (1 - minA) * rng.next();
-          put(at, 1, userDims);
+          put(at, 1, userDims, lo === hi ? lo : lo * (hi / lo) ** rng.next());
           break;
         case VECTOR_ROLES.answer: put(at, rhoA); break;
         case VECTOR_ROLES.candidate: put(at, candidate()); break;
