@@ -119,7 +119,7 @@ function matchHeadWiring(heads: number) {
  * down to a tenth, so the LM also sees the flat attention of Stage 2, where F_U and F_I are only as
  * sure as the CF model, and learns to name the most similar candidate from a mixture of titles.
  */
-const MIXED_USER_SCALE: [number, number] = [0.03, 1];
+export const MIXED_USER_SCALE: [number, number] = [0.03, 1];
 
 /** Options of {@link pretrainForStage2}. */
 export interface Stage2PretrainOptions {

@@ -5,6 +5,7 @@ import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, 
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
+import { MIXED_USER_SCALE } from '../stage2-pipeline';
 
 export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--corpus FILE ...] --out DIR
                     [--steps 1000] [--max-seconds S] [--hidden 128] [--layers 4] [--heads 4]
@@ -18,7 +19,10 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   --list-answer random (default: any listed title), marker (the candidate whose slot token equals
   the user slot's: in-context retrieval) or vector (the slots hold random continuous vectors, as
   F_U(x_u) and F_I(e_i) do in Stage 2, and the answer is the candidate whose vector is most
-  similar to the user slot's: retrieval by similarity, what Stage 2 asks of the LM). --title-tokens makes every
+  similar to the user slot's: retrieval by similarity, what Stage 2 asks of the LM);
+  --user-scale LO-HI (with vector; default 0.03-1 with --match-head, else 1) scales each user
+  vector by a log-uniform factor, so the LM also learns to answer from a flat, mixed
+  comparison, as Stage 2 makes it. --title-tokens makes every
   item title one token of the trained tokenizer (a title is then copied as a single token).
   --bare-lists F writes a share F of the list documents without the prompt's wording (short
   contexts, where copying is found sooner); --lists-only leaves the item texts out; --doc-rows
@@ -55,6 +59,16 @@ function rangeOption(values: Record<string, unknown>, name: string, fallback: [n
   return r;
 }
 
+/** A range "LO-HI" of positive numbers (LO <= HI), or a single number. */
+function scaleRangeOption(values: Record<string, unknown>, name: string): [number, number] | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const m = /^(\d*\.?\d+(?:e-?\d+)?)(?:-(\d*\.?\d+(?:e-?\d+)?))?$/.exec(String(v));
+  const r: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+  if (!r || !(r[0] > 0) || r[1] < r[0]) throw new UsageError(`--${name} must be X or LO-HI with 0 < LO <= HI, got "${String(v)}"`);
+  return r;
+}
+
 export async function lmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'pretrain') {
@@ -67,7 +81,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
     heads: { type: 'string' }, vocab: { type: 'string' }, 'max-positions': { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' },
     lr: { type: 'string' }, tokenizer: { type: 'string', default: 'train' }, 'checkpoint-dir': { type: 'string' },
     documents: { type: 'string' }, 'list-answer': { type: 'string', default: 'random' },
-    'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
+    'list-history': { type: 'string' }, 'list-candidates': { type: 'string' }, 'user-scale': { type: 'string' }, 'title-tokens': { type: 'boolean', default: false },
     'lists-only': { type: 'boolean', default: false }, 'bare-lists': { type: 'string' },
     'doc-rows': { type: 'boolean', default: false }, 'mimetic-init': { type: 'boolean', default: false },
     curriculum: { type: 'string' }, 'sinusoidal-positions': { type: 'boolean', default: false },
@@ -87,6 +101,8 @@ export async function lmCommand(argv: string[]): Promise<number> {
   if (values['match-head'] && !(wired && wired.first >= 1)) throw new UsageError('--match-head needs --look-back and --first-position-heads (at least 1)');
   if (values['match-head'] && listAnswer !== 'vector') throw new UsageError('--match-head needs --list-answer vector (it compares slot vectors)');
   const lookBack = wired && { ...wired, hold: shareOption(values, 'look-back-hold') ?? 0, ...(values['match-head'] ? { match: true, section: true } : {}) };
+  if (values['user-scale'] !== undefined && listAnswer !== 'vector') throw new UsageError('--user-scale needs --list-answer vector (it scales the user slot vectors)');
+  const userScale = scaleRangeOption(values, 'user-scale') ?? (values['match-head'] ? MIXED_USER_SCALE : undefined);
   const bareLists = shareOption(values, 'bare-lists');
   const sizes = {
     listHistory: rangeOption(values, 'list-history', LIST_SIZES.listHistory, 0),
@@ -123,13 +139,15 @@ export async function lmCommand(argv: string[]): Promise<number> {
     seqLen: intOption(values, 'seq-len'), batchSize: intOption(values, 'batch'), steps: intOption(values, 'steps'),
     maxSeconds, lr, oneDocPerRow: !!values['doc-rows'],
     mimeticInit: !!values['mimetic-init'], curriculum,
-    sinusoidalPositions: !!values['sinusoidal-positions'], lookBack, checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
+    sinusoidalPositions: !!values['sinusoidal-positions'], lookBack,
+    ...(userScale ? { slotVectors: { userScale } } : {}),
+    checkpointDir: values['checkpoint-dir'] as string | undefined, onProgress: out.progress,
   });
   let listCopy: { validRate: number; exactRate: number; rankRate: number; chance: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
     const acc = listCopyAccuracy(lm, titles, {
-      seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: bareLists === 1, slotVectors: r.slotVectors,
+      seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: bareLists === 1, slotVectors: r.slotVectors && { ...r.slotVectors, userScale: undefined }, // checked at full norm
     });
     listCopy = { validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance };
     lm.dispose();
