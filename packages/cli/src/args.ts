@@ -103,3 +103,13 @@ export function lookBackOption(
   }
   return { offset, heads: count, first };
 }
+
+/** A range "LO-HI" of positive numbers (LO <= HI), or a single number. */
+export function scaleRangeOption(values: Record<string, unknown>, name: string): [number, number] | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const m = /^(\d*\.?\d+(?:e-?\d+)?)(?:-(\d*\.?\d+(?:e-?\d+)?))?$/.exec(String(v));
+  const r: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+  if (!r || !(r[0] > 0) || r[1] < r[0]) throw new UsageError(`--${name} must be X or LO-HI with 0 < LO <= HI, got "${String(v)}"`);
+  return r;
+}

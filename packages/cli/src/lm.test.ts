@@ -68,9 +68,9 @@ test('lm pretrain --match-head: the held matching head makes the list check rank
   expect(r.code).toBe(0);
   const j = JSON.parse(r.stdout);
   // Slot vectors were drawn in the matching head's subspaces (one dimension of each kept for the
-  // section flag), with history decoys the flag must ignore and user vectors scaled down to 0.03
+  // section flag), with history decoys the flag must ignore and user vectors scaled down to 0.1
   // (flat comparisons); the check used the same subspaces at full norm.
-  expect(j.slotVectors).toEqual({ userDims: [32, 47], itemDims: [16, 31], normSpread: 0, historyDecoys: true, userScale: [0.03, 1] });
+  expect(j.slotVectors).toEqual({ userDims: [32, 47], itemDims: [16, 31], normSpread: 0, historyDecoys: true, userScale: [0.1, 1] });
   expect(j.list_copy.chance).toBeLessThan(0.34);
   expect(j.list_copy.rankRate).toBeGreaterThan(j.list_copy.chance + 0.4);
   const alone = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'x'), '--match-head']);

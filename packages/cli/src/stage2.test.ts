@@ -52,6 +52,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     expect(meta.train.dataOptions['synthetic-users']).toBe('80');
     // The default LM is pretrained with the matching head, records its slot interface, and Stage 2 warm-starts on it.
     expect(meta.lm.pretrain.matchHead).toBe(true);
+    expect(meta.lm.pretrain.userScale).toEqual([0.1, 1]); // flat comparisons in pretraining, recorded
     expect(meta.lm.pretrain.listAnswer).toBe('vector');
     // The matching head's slices, one dimension each kept for the section flag on the token " set".
     const iface = JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'config.json'), 'utf8')).allmrec_slot_interface;
@@ -195,6 +196,8 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-lr=-1'], /--lm-lr must be greater than 0/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-list-answer', 'marker'], /needs --lm-no-match-head/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-heads', '2'], /--lm-heads 4 or more/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-user-scale', '1-0.1'], /--lm-user-scale must be X or LO-HI/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-no-match-head', '--lm-user-scale', '0.5'], /--lm-user-scale needs the matching head/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-warm-start=-1'], /--stage2-warm-start must be 0 or more/],
       [['train', '--out', path.join(tmp, 'x'), '--nope'], /nope/],
       [['train', ...TINY, '--out', dir, '--llm', path.join(tmp, 'tiny-big')], /another --out/],

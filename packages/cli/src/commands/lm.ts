@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -20,7 +20,7 @@ export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--cor
   the user slot's: in-context retrieval) or vector (the slots hold random continuous vectors, as
   F_U(x_u) and F_I(e_i) do in Stage 2, and the answer is the candidate whose vector is most
   similar to the user slot's: retrieval by similarity, what Stage 2 asks of the LM);
-  --user-scale LO-HI (with vector; default 0.03-1 with --match-head, else 1) scales each user
+  --user-scale LO-HI (with vector; default 0.1-1 with --match-head, else 1) scales each user
   vector by a log-uniform factor, so the LM also learns to answer from a flat, mixed
   comparison, as Stage 2 makes it. --title-tokens makes every
   item title one token of the trained tokenizer (a title is then copied as a single token).
@@ -56,16 +56,6 @@ function rangeOption(values: Record<string, unknown>, name: string, fallback: [n
   const m = /^(\d+)(?:-(\d+))?$/.exec(String(v));
   const r: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
   if (!r || r[0] < min || r[1] < r[0]) throw new UsageError(`--${name} must be N or A-B with ${min} <= A <= B, got "${String(v)}"`);
-  return r;
-}
-
-/** A range "LO-HI" of positive numbers (LO <= HI), or a single number. */
-function scaleRangeOption(values: Record<string, unknown>, name: string): [number, number] | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const m = /^(\d*\.?\d+(?:e-?\d+)?)(?:-(\d*\.?\d+(?:e-?\d+)?))?$/.exec(String(v));
-  const r: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
-  if (!r || !(r[0] > 0) || r[1] < r[0]) throw new UsageError(`--${name} must be X or LO-HI with 0 < LO <= HI, got "${String(v)}"`);
   return r;
 }
 

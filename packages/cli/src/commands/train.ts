@@ -4,13 +4,13 @@ import { isArtifact } from '@allmrec/core';
 import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { interfaceSlotVectors, listCopyAccuracy, loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
 import {
-  PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, longestPromptTokens, paths, pretrainForStage2,
+  MIXED_USER_SCALE, PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, longestPromptTokens, paths, pretrainForStage2,
   readRunMeta, recordDataOptions, stage2Sources, writeRunMeta,
 } from '../stage2-pipeline';
 
@@ -52,6 +52,10 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     token; or with any listed title; the last two need --lm-no-match-head)
     --lm-no-title-tokens (item titles are whole tokens of the trained tokenizer unless given)
     --lm-bare-lists F (share of list documents without the prompt's wording; default 0.5)
+    --lm-user-scale LO-HI (each list's user vector scaled by a log-uniform factor, default
+      ${MIXED_USER_SCALE.join('-')}: the LM also sees the flat comparisons of Stage 2 and names a candidate
+      from them; 1 = sharp lists only, which ranks the other candidates better but names a
+      non-candidate more often)
     --lm-packed-rows (pack documents into rows; by default each starts its own row at position 0,
     as the prompt does) --lm-no-mimetic-init (by default attention starts with W_K = W_Q and
     W_O = W_V^T, which teaches the LM to copy from its prompt several times sooner)
@@ -96,6 +100,7 @@ export const TRAIN_OPTIONS = {
   'lm-no-match-head': { type: 'boolean' as const, default: false },
   'lm-no-title-tokens': { type: 'boolean' as const, default: false },
   'lm-bare-lists': { type: 'string' as const },
+  'lm-user-scale': { type: 'string' as const },
   'lm-packed-rows': { type: 'boolean' as const, default: false },
   'lm-no-mimetic-init': { type: 'boolean' as const, default: false },
   'lm-curriculum': { type: 'string' as const },
@@ -168,7 +173,9 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     mimeticInit: !values['lm-no-mimetic-init'],
     curriculum: fractionOption(values, 'lm-curriculum', LM_CURRICULUM)!,
     sinusoidalPositions: !!values['lm-sinusoidal-positions'],
+    ...(matchHead ? { userScale: scaleRangeOption(values, 'lm-user-scale') ?? MIXED_USER_SCALE } : {}),
   };
+  if (!matchHead && values['lm-user-scale'] !== undefined) throw new UsageError('--lm-user-scale needs the matching head (leave out --lm-no-match-head)');
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
