@@ -11,7 +11,7 @@ import { readSafetensors, selectBackend } from '@allmrec/core';
 
 const readSafetensorsForTest = (file: string) => new Map([...readSafetensors(file).tensors].map(([k, t]) => [k, t.data as Float32Array]));
 import { loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
-import { trainByteLevelBPE } from './bpe-trainer';
+import { trainByteLevelBPE, type TrainedBPE } from './bpe-trainer';
 import {
   CONTEXT_MARK, PIECE_BREAK, SLOT_MARK, curriculumPool, SLOT_MATCH, TrainableGPT2, listCopyDocument, textPieces, buildPretrainCorpus, listCopyAccuracy, pretrainLM, tokenizeDocument,
   VECTOR_ROLES, VECTOR_SLOT, slotVectors, matchSlices, sectionMarkerToken, interfaceSlotVectors,
@@ -32,14 +32,24 @@ const ITEMS = [
   'Twelve Monkeys (1995)', 'Babe (1995)', 'Dead Man Walking (1995)', 'Richard III (1995)', 'Seven (Se7en) (1995)',
 ].map((title) => ({ title, description: '' }));
 
+/** The spec of the at-initialisation tests: hidden 128, 8 heads, 2 layers, title rows started apart. */
+function atInitSpec(bpe: { vocabSize: number; eosTokenId: number }, titles: string[]) {
+  return { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+}
+
+/** Writes `model` with `bpe`'s tokenizer as the checkpoint tmp/`name` and loads it back as a frozen LM. */
+async function savedAndLoaded(model: TrainableGPT2, bpe: TrainedBPE, name: string) {
+  const dir = path.join(tmp, name);
+  await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+  return loadCausalLMSync(dir);
+}
+
 test('training forward logits equal the gpt2.ts decoder after saving (1e-4)', async () => {
   const bpe = trainByteLevelBPE(ITEMS.map((i) => i.title), { vocabSize: 300 });
   const model = new TrainableGPT2({ vocabSize: bpe.vocabSize, hidden: 32, layers: 2, heads: 4, maxPositions: 32, eosTokenId: bpe.eosTokenId }, 3);
   // Perturb LN gains/biases and biases so every weight matters.
   tf.tidy(() => { for (const v of model.params.values()) v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 7), 0.05))); });
-  const dir = path.join(tmp, 'parity');
-  await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
-  const lm = loadCausalLMSync(dir);
+  const lm = await savedAndLoaded(model, bpe, 'parity');
   const ids = new Int32Array([5, 17, 200, 3, 44, 9, 120, 7, 1, 2, 250, 31]);
   const a = tf.tidy(() => model.logits(ids, 2, 6).dataSync());
   const b = tf.tidy(() => lm.forward(lm.embedTokens(tf.tensor2d(ids, [2, 6], 'int32')), tf.ones([2, 6]) as tf.Tensor2D).logits.dataSync());
@@ -269,13 +279,11 @@ test('wired matching head: at initialisation the LM already ranks the candidate 
   const corpus = buildPretrainCorpus(titles.map((title) => ({ title })), { seed: 3, documents: 40, listHistory: [1, 2], listCandidates: [3, 5], listAnswer: 'vector', itemTexts: false });
   const bpe = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 300, addedTokens: titles });
   const lookBack = { offset: 2, heads: 1, first: 1, match: true };
-  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const spec = atInitSpec(bpe, titles);
   const rank = async (name: string, wired: boolean) => {
     const model = new TrainableGPT2({ ...spec, ...(wired ? { lookBack } : {}) }, 2);
-    const dir = path.join(tmp, name);
-    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    const lm = await savedAndLoaded(model, bpe, name);
     model.dispose();
-    const lm = loadCausalLMSync(dir);
     const { dh, S, U } = matchSlices({ ...spec, lookBack });
     const acc = listCopyAccuracy(lm, titles, {
       seed: 4, documents: 40, template: TEMPLATES.movies, listHistory: [1, 2], listCandidates: [3, 5], maxNewTokens: 1, answerBy: 'vector',
@@ -304,14 +312,12 @@ test('section flag: with history slots more similar than the answer, the matchin
   expect(() => sectionMarkerToken(new HFTokenizer(small.tokenizerJson, small.tokenizerConfig, { eosTokenId: small.eosTokenId, bosTokenId: small.eosTokenId }))).toThrow(/" set" is \d+ tokens/);
   const marker = sectionMarkerToken(tok);
   expect(tok.decode([marker])).toBe(' set');
-  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const spec = atInitSpec(bpe, titles);
   const rank = async (name: string, section: boolean, decoys: boolean) => {
     const model = new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads: 1, first: 1, match: true, ...(section ? { section: marker } : {}) } }, 2);
     const iface = model.configJson().allmrec_slot_interface as { user: [number, number]; item: [number, number]; section?: number };
-    const dir = path.join(tmp, name);
-    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    const lm = await savedAndLoaded(model, bpe, name);
     model.dispose();
-    const lm = loadCausalLMSync(dir);
     expect(lm.config.slotInterface).toEqual(iface);
     const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: { ...interfaceSlotVectors(iface), historyDecoys: decoys } });
     lm.dispose();
@@ -334,14 +340,12 @@ test('copy width: with 300 titles the matching head copies a title the LM can na
   const corpus = buildPretrainCorpus(titles.map((title) => ({ title })), options);
   const bpe = trainByteLevelBPE((function* () { for (const d of corpus) yield* textPieces(d); })(), { vocabSize: 700, addedTokens: titles, wholeWords: [' set'] });
   const marker = sectionMarkerToken(new HFTokenizer(bpe.tokenizerJson, bpe.tokenizerConfig, { eosTokenId: bpe.eosTokenId, bosTokenId: bpe.eosTokenId }));
-  const spec = { vocabSize: bpe.vocabSize, hidden: 128, layers: 2, heads: 8, maxPositions: 256, eosTokenId: bpe.eosTokenId, mimeticInit: true, sharedInitRows: [bpe.vocabSize - titles.length, bpe.vocabSize] as [number, number], sharedInitSpread: 0.1 };
+  const spec = atInitSpec(bpe, titles);
   const named = async (heads: number) => {
     const model = new TrainableGPT2({ ...spec, lookBack: { offset: 2, heads, first: 1, match: true, section: marker } }, 2);
     const iface = model.configJson().allmrec_slot_interface as { user: [number, number]; item: [number, number]; section?: number };
-    const dir = path.join(tmp, `copy-${heads}`);
-    await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
+    const lm = await savedAndLoaded(model, bpe, `copy-${heads}`);
     model.dispose();
-    const lm = loadCausalLMSync(dir);
     const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
     lm.dispose();
     return acc;
@@ -522,9 +526,7 @@ test('vector slots: the training forward equals the saved CausalLM run on the sa
   const bpe = trainByteLevelBPE(ITEMS.map((i) => i.title), { vocabSize: 300 });
   const H = 32;
   const model = new TrainableGPT2({ vocabSize: bpe.vocabSize, hidden: H, layers: 2, heads: 4, maxPositions: 32, eosTokenId: bpe.eosTokenId, mimeticInit: true }, 4);
-  const dir = path.join(tmp, 'slot-parity');
-  await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
-  const lm = loadCausalLMSync(dir);
+  const lm = await savedAndLoaded(model, bpe, 'slot-parity');
   const ids = new Int32Array([5, 17, 200, 3, 44, 9, 120, 7, 1, 2, 250, 31]);
   const roles = new Uint8Array([1, 0, 2, 0, 3, 0, 1, 4, 0, 3, 0, 2]);
   const slots = slotVectors(roles, 2, 6, H, new Rng(2))!;

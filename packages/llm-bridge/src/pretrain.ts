@@ -822,6 +822,8 @@ function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (ind
   const section = spec.lookBack!.section;
   const copied = Array.from({ length: copy / dh }, (_, i) => C + i * dh); // one slice per look-back head
   const reserved = [S, U, ...copied];
+  // Matching head MATCH_HEAD + i (columns from m) copies the i-th look-back slice (from c0); all attend alike.
+  const matching = copied.map((c0, i) => ({ m: (MATCH_HEAD + i) * dh, c0 }));
   const columns = (rows: number, width: number, cols: number[], skipRow?: (r: number) => boolean) => {
     for (let r = 0; r < rows; r++) if (!skipRow?.(r)) for (const c0 of cols) for (let j = 0; j < dh; j++) visit(r * width + c0 + j, 0);
   };
@@ -849,9 +851,7 @@ function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (ind
     case 'h.0.attn.c_proj.bias': case 'h.0.mlp.c_proj.bias': case 'h.1.ln_1.bias': columns(1, H, reserved); break;
     case 'h.1.ln_1.weight': for (const c0 of reserved) for (let j = 0; j < dh; j++) visit(c0 + j, 1); break;
     case 'h.1.attn.c_attn.weight':
-      // Matching head MATCH_HEAD + i copies the i-th look-back slice; all of them attend alike.
-      copied.forEach((c0, i) => {
-        const m = (MATCH_HEAD + i) * dh;
+      for (const { m, c0 } of matching) {
         for (let r = 0; r < H; r++) {
           for (let j = 0; j < dh; j++) {
             const flag = j >= width; // with `section`, the last dimension compares the flag, not the vectors
@@ -860,19 +860,13 @@ function matchEntries(name: string, shape: number[], spec: GPT2Spec, visit: (ind
             visit(r * 3 * H + 2 * H + m + j, r === c0 + j ? 1 : 0); // W_V: the title (slice) the slot received
           }
         }
-      });
+      }
       break;
     case 'h.1.attn.c_attn.bias':
-      copied.forEach((_, i) => {
-        const m = (MATCH_HEAD + i) * dh;
-        for (let j = 0; j < dh; j++) { visit(m + j, j >= width ? -SECTION_PENALTY : 0); visit(H + m + j, 0); visit(2 * H + m + j, 0); }
-      });
+      for (const { m } of matching) for (let j = 0; j < dh; j++) { visit(m + j, j >= width ? -SECTION_PENALTY : 0); visit(H + m + j, 0); visit(2 * H + m + j, 0); }
       break;
     case 'h.1.attn.c_proj.weight':
-      copied.forEach((c0, i) => {
-        const m = (MATCH_HEAD + i) * dh;
-        for (let j = 0; j < dh; j++) for (let c = 0; c < H; c++) visit((m + j) * H + c, c === c0 + j ? MATCH_COPY_GAIN : 0);
-      });
+      for (const { m, c0 } of matching) for (let j = 0; j < dh; j++) for (let c = 0; c < H; c++) visit((m + j) * H + c, c === c0 + j ? MATCH_COPY_GAIN : 0);
       break;
   }
 }
