@@ -75,7 +75,7 @@ export function itemTitles(dataset: InteractionDataset): string[] {
   return dataset.items.map((it, i) => (i === 0 ? '' : it.title || `item ${dataset.itemKeys[i]}`));
 }
 
-/** What Stage 2 reads: x_u from the frozen backbone, e_i = Stage 1's joint embeddings. */
+/** What Stage 2 reads: x_u from the frozen backbone, e_i = Stage 1's joint embeddings (and the backbone's scores for the warm start). */
 export function stage2Sources(dataset: InteractionDataset, backbone: CFBackbone, stage1: Stage1Alignment, coldItems: ReadonlySet<number>): Stage2Sources {
   return {
     userReps: (histories) => backbone.userRepresentations(histories),
@@ -84,6 +84,7 @@ export function stage2Sources(dataset: InteractionDataset, backbone: CFBackbone,
     itemDim: stage1.config.latentDim,
     titles: itemTitles(dataset),
     template: templateFor(dataset.domain),
+    cfScores: (histories, candidates) => backbone.score(histories, candidates),
   };
 }
 

@@ -10,7 +10,7 @@ const TINY = ['--synthetic-users', '80', '--synthetic-items', '300'];
 const TRAIN = [
   'train', ...TINY, '--encoder', 'tfidf', '--no-cache', '--backbone-epochs', '2', '--stage1-epochs', '1',
   '--stage2-epochs', '1', '--max-users', '8', '--lm-steps', '3', '--lm-hidden', '64', '--lm-layers', '2', '--lm-heads', '4', '--stage2-warm-start', '20',
-  '--lm-vocab', '300', '--lm-documents', '60', '--lm-batch', '2',
+  '--lm-vocab', '300', '--lm-documents', '60', '--lm-batch', '2', '--stage2-distill', '0.5',
 ];
 const EVAL_USERS = 12;
 
@@ -60,6 +60,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'lm', 'tokenizer.json'), 'utf8')).model.vocab['Ġset']).toBe(iface.section);
     expect(meta.stage2.warmStart.steps).toBe(20);
     expect(meta.stage2.warmStart.hit1).toBeGreaterThanOrEqual(0);
+    expect(meta.stage2.warmStart.distill).toBe(0.5); // the backbone's own ranking, as asked (off by default)
   });
 
   test('eval prints one JSON object with the Stage 2 and backbone numbers', async () => {
@@ -143,7 +144,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     try {
       r.s2.dispose(); // the projectors' variable names derive from the seed
       const { Stage2Model } = await import('@allmrec/llm-bridge');
-      const s2 = new Stage2Model(r.lm, r.s2.sources, { historyLength: 10, numCandidates: 20, warmStartSteps: 20 }, r.meta.train.seed);
+      const s2 = new Stage2Model(r.lm, r.s2.sources, { historyLength: 10, numCandidates: 20, warmStartSteps: 20, warmStartDistill: 0.5 }, r.meta.train.seed); // as TRAIN asks
       await s2.fit({ split: r.split, seed: r.meta.train.seed, epochs: 1, maxUsers: 8, checkpointDir: path.join(dir, 'stage2-checkpoint') });
       s2.dispose();
     } finally {
@@ -199,6 +200,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-user-scale', '1-0.1'], /--lm-user-scale must be X or LO-HI/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-no-match-head', '--lm-user-scale', '0.5'], /--lm-user-scale needs the matching head/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-warm-start=-1'], /--stage2-warm-start must be 0 or more/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-distill', '1.5'], /--stage2-distill must be between 0 and 1/],
       [['train', '--out', path.join(tmp, 'x'), '--nope'], /nope/],
       [['train', ...TINY, '--out', dir, '--llm', path.join(tmp, 'tiny-big')], /another --out/],
       [['eval'], /--model/],

@@ -13,11 +13,14 @@
  *
  *   logit_j = τ · cos(F_U(x_u)[U], F_I(e_j)[S])       j over the prompt's candidates (and its shown
  *                                                     history, unless the LM's section flag hides it)
- *   loss    = CE(logits, target) + |F(·) outside its subspace|² + (|F(·) in it| − 1)²
+ *   loss    = (1 − α)·CE(logits, target) + α·CE(logits, softmax(s_j / T))
+ *             + |F(·) outside its subspace|² + (|F(·) in it| − 1)²
  *
  * so Stage 2 starts from projectors that write unit vectors where the LM reads them and that
  * already rank the next item first among the prompt's items, drawn from every prefix of the
  * training sequences ({@link prefixExamples}). Stage 2 then trains through the LM as in the paper.
+ * s_j are the CF model's own scores of the candidates (`WarmStartData.teacher`; α = 0 without):
+ * its whole ranking of the prompt is a richer target than the one next item.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, Rng, type LeaveOneOutSplit } from '@allmrec/core';
@@ -35,6 +38,14 @@ export interface WarmStartOptions {
   lr?: number;
   /** Temperature τ of the surrogate's cosine logits (default 10). */
   temperature?: number;
+  /**
+   * Weight α of the CF model's own ranking in the loss, when `WarmStartData.teacher` is given
+   * (default 0): (1 − α)·CE(target) + α·CE(softmax(teacher scores / T)). The teacher's soft
+   * ranking of all the prompt's candidates carries more than the one target does.
+   */
+  distill?: number;
+  /** Temperature T of the teacher's scores (default 1). */
+  teacherTemperature?: number;
   onProgress?: (step: number, loss: number) => void;
 }
 
@@ -45,6 +56,8 @@ export interface WarmStartResult {
   loss: number;
   /** Share of the last 50 steps' prompts whose target the surrogate ranked first among the prompt's items. */
   hit1: number;
+  /** Weight of the teacher's ranking in the loss (0 when no teacher was given). */
+  distill: number;
   seconds: number;
 }
 
@@ -81,6 +94,11 @@ export interface WarmStartData {
   itemDim: number;
   historyLength: number;
   numCandidates: number;
+  /**
+   * The CF model's scores of `candidates[b]` after `histories[b]` (e.g. `CFBackbone.score`),
+   * distilled into the surrogate with weight `WarmStartOptions.distill`; absent = targets only.
+   */
+  teacher?: (histories: Int32Array[], candidates: Int32Array[]) => Float32Array[];
 }
 
 /**
@@ -91,6 +109,10 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
   const t0 = performance.now();
   const B = options.batchSize ?? 64;
   const tau = options.temperature ?? 10;
+  const alpha = data.teacher ? options.distill ?? 0 : 0;
+  const teacherT = options.teacherTemperature ?? 1;
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`warmStartProjectors: distill must be in [0, 1], got ${options.distill}`);
+  if (!(teacherT > 0)) throw new RangeError(`warmStartProjectors: teacherTemperature must be positive, got ${options.teacherTemperature}`);
   // With a section flag the LM's matching head never compares the history: rank the candidates only.
   const shownHistory = iface.section === undefined ? data.historyLength : 0;
   const K = data.numCandidates + shownHistory; // items per prompt (history padded)
@@ -116,6 +138,9 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
       const xb = new Float32Array(B * data.userDim);
       const ids = new Int32Array(B * K);
       const valid = new Float32Array(B * K);
+      const soft = alpha > 0 ? new Float32Array(B * K) : undefined; // the teacher's ranking of each row's candidates
+      const shownCands: Int32Array[] = [];
+      const examples: Int32Array[] = [];
       for (let b = 0; b < B; b++) {
         const i = rng.int(data.users.length);
         xb.set(data.X.subarray(i * data.userDim, (i + 1) * data.userDim), b * data.userDim);
@@ -126,8 +151,10 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
         let k = 1;
         for (const c of cands) if (c !== data.targets[i] && k < data.numCandidates) ids[b * K + k++] = c;
         for (let j = 0; j < k; j++) valid[b * K + j] = 1;
+        if (soft) { examples.push(data.histories[i]); shownCands.push(ids.slice(b * K, b * K + k)); }
         for (let j = 0; j < shown.length; j++) { ids[b * K + data.numCandidates + j] = shown[j]; valid[b * K + data.numCandidates + j] = 1; }
       }
+      if (soft) teacherTargets(data.teacher!(examples, shownCands), shownCands, teacherT, soft, K);
       let loss = 0;
       let hit = 0;
       tf.tidy(() => {
@@ -144,7 +171,9 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
           const cos = tf.sum(tf.mul(tf.reshape(tf.div(cj, tf.add(cn, 1e-6)), [B, K, dh]), tf.expandDims(tf.div(uj, tf.add(un, 1e-6)), 1)), 2); // [B, K]
           const mask = tf.tensor2d(valid, [B, K]);
           const logits = tf.add(tf.mul(cos, tau), tf.mul(tf.sub(1, mask), -1e9));
-          const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [B, 1])));
+          const logp = tf.logSoftmax(logits);
+          let ce: tf.Tensor = tf.neg(tf.mean(tf.slice(logp, [0, 0], [B, 1])));
+          if (soft) ce = tf.add(tf.mul(ce, 1 - alpha), tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(soft, [B, K]), logp), 1))), alpha));
           const outside = tf.add(tf.mean(tf.sum(tf.square(tf.sub(u, uIn)), 1)), tf.div(tf.sum(tf.mul(tf.sum(tf.square(tf.sub(c, cIn)), 1), mask.reshape([B * K]))), tf.sum(mask)));
           const norms = tf.add(tf.mean(tf.square(tf.sub(un, 1))), tf.div(tf.sum(tf.mul(tf.square(tf.sub(cn, 1)).reshape([B * K]), mask.reshape([B * K]))), tf.sum(mask)));
           const best = tf.argMax(logits, 1).dataSync();
@@ -164,5 +193,24 @@ export function warmStartProjectors(fu: Projector, fi: Projector, iface: SlotInt
     adam.dispose();
   }
   const mean = (f: (r: { loss: number; hit: number }) => number) => (recent.length ? recent.reduce((s, r) => s + f(r), 0) / recent.length : NaN);
-  return { steps: options.steps, loss: mean((r) => r.loss), hit1: mean((r) => r.hit), seconds: (performance.now() - t0) / 1000 };
+  return { steps: options.steps, loss: mean((r) => r.loss), hit1: mean((r) => r.hit), distill: alpha, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Writes softmax(scores[b] / T) into row b of `soft` [B, K] (columns past the row's candidates stay 0).
+ * @throws if the teacher returned a row of the wrong length or a non-finite score.
+ */
+function teacherTargets(scores: Float32Array[], candidates: Int32Array[], T: number, soft: Float32Array, K: number): void {
+  if (scores.length !== candidates.length) throw new Error(`warmStartProjectors: the teacher returned ${scores.length} rows of scores for ${candidates.length} histories`);
+  scores.forEach((row, b) => {
+    if (row.length !== candidates[b].length) throw new Error(`warmStartProjectors: the teacher returned ${row.length} scores for ${candidates[b].length} candidates (row ${b})`);
+    let max = -Infinity;
+    for (const x of row) {
+      if (!Number.isFinite(x)) throw new Error(`warmStartProjectors: the teacher returned a non-finite score (${x}) in row ${b}`);
+      max = Math.max(max, x);
+    }
+    let sum = 0;
+    for (let j = 0; j < row.length; j++) sum += soft[b * K + j] = Math.exp((row[j] - max) / T);
+    for (let j = 0; j < row.length; j++) soft[b * K + j] /= sum;
+  });
 }

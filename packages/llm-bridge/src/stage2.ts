@@ -51,6 +51,11 @@ export interface Stage2Sources {
   titles: string[];
   /** Prompt wording of the domain (`templateFor(dataset.domain)`). */
   template: PromptTemplate;
+  /**
+   * The CF model's own scores of `candidates[b]` after `histories[b]` (e.g. `CFBackbone.score`);
+   * when given, the warm start distils them (`Stage2Config.warmStartDistill`).
+   */
+  cfScores?(histories: Int32Array[], candidates: Int32Array[]): Float32Array[];
 }
 
 /** Hyper-parameters (defaults: the paper's). */
@@ -79,11 +84,18 @@ export interface Stage2Config {
    * 0 = the paper's Xavier start. Ignored for LMs without an interface.
    */
   warmStartSteps: number;
+  /**
+   * Weight of the CF model's ranking (`Stage2Sources.cfScores`) against the next item in the warm
+   * start's loss (default 0 = the next item only; see stage2-warm-start.ts). On ml-100k 0.5 ranks
+   * the test item first more often before Stage 2 (0.477 against 0.466 on seed 1), but not after
+   * it, and leaves fewer valid answers (BENCHMARKS.md).
+   */
+  warmStartDistill: number;
 }
 
 export const STAGE2_DEFAULTS: Stage2Config = {
   historyLength: 10, numCandidates: 20, lr: 1e-4, beta1: 0.9, beta2: 0.98, adamEps: 1e-8, batchSize: 4, epochs: 5,
-  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false, warmStartSteps: 3000,
+  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false, warmStartSteps: 3000, warmStartDistill: 0,
 };
 
 /** Serialisable state of {@link Adam}. */
@@ -228,6 +240,7 @@ export class Stage2Model {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Stage2Model: ${k} must be a positive integer, got ${v}`);
     }
     if (!(Number.isInteger(this.config.warmStartSteps) && this.config.warmStartSteps >= 0)) throw new RangeError(`Stage2Model: warmStartSteps must be a non-negative integer, got ${this.config.warmStartSteps}`);
+    if (!(this.config.warmStartDistill >= 0 && this.config.warmStartDistill <= 1)) throw new RangeError(`Stage2Model: warmStartDistill must be in [0, 1], got ${this.config.warmStartDistill}`);
     const { fu, fi } = createProjectors(sources.userDim, sources.itemDim, lm.hiddenSize, seed);
     this.fu = fu;
     this.fi = fi;
@@ -382,8 +395,9 @@ export class Stage2Model {
       const pre = prefixExamples(split, users);
       warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.hiddenSize, {
         ...pre, split, X: this.userRepsOf(pre.histories), userDim: d, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
+        ...(this.sources.cfScores ? { teacher: (h: Int32Array[], cands: Int32Array[]) => this.sources.cfScores!(h, cands) } : {}),
       }, {
-        steps: c.warmStartSteps, seed,
+        steps: c.warmStartSteps, seed, distill: c.warmStartDistill,
         onProgress: (step, loss) => options.onProgress?.({ task: 'stage2:warm-start', current: step, total: c.warmStartSteps, unit: 'step', values: { loss: Math.round(loss * 1e4) / 1e4 } }),
       });
     }

@@ -46,7 +46,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     the answer attends to the item slot whose vector is most similar to the user slot's and copies
     its title, reading the vectors in two recorded slices of the hidden state; Stage 2 then starts
     F_U and F_I with a warm start on those slices (--stage2-warm-start N steps, default 3000, 0 = the
-    paper's Xavier start). --lm-no-match-head pretrains without it, as the paper's frozen LM would be.
+    paper's Xavier start), which learns the next item and, at weight --stage2-distill A (default
+    0 = off), the backbone's own ranking of the prompt's candidates. --lm-no-match-head
+    pretrains without it, as the paper's frozen LM would be.
     --lm-list-answer vector|marker|random (list documents answer with the candidate whose slot vector
     is most similar to the user slot's, the default; with the candidate retrieved by the user slot's
     token; or with any listed title; the last two need --lm-no-match-head)
@@ -79,6 +81,7 @@ export const TRAIN_OPTIONS = {
   'stage2-batch': { type: 'string' as const },
   'stage2-lr': { type: 'string' as const },
   'stage2-warm-start': { type: 'string' as const },
+  'stage2-distill': { type: 'string' as const },
   'max-users': { type: 'string' as const },
   history: { type: 'string' as const, default: '10' },
   candidates: { type: 'string' as const, default: '20' },
@@ -155,6 +158,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const stage2Lr = positiveNumber(values, 'stage2-lr');
   const warmStartSteps = intOption(values, 'stage2-warm-start');
   if (warmStartSteps !== undefined && warmStartSteps < 0) throw new UsageError('--stage2-warm-start must be 0 or more steps');
+  const warmStartDistill = shareOption(values, 'stage2-distill');
   const llm = values.llm as string | undefined;
   // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
   const matchHead = !values['lm-no-match-head'];
@@ -331,7 +335,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       s2 = new Stage2Model(lm, sources, {
         historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
         ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(stage2Lr !== undefined ? { lr: stage2Lr } : {}),
-        ...(warmStartSteps !== undefined ? { warmStartSteps } : {}),
+        ...(warmStartSteps !== undefined ? { warmStartSteps } : {}), ...(warmStartDistill !== undefined ? { warmStartDistill } : {}),
       }, trainRecord.seed);
       disposers.push(() => s2.dispose());
       const fit = await s2.fit({ split: align.split, seed: trainRecord.seed, maxUsers, checkpointDir: p.stage2Checkpoint, onProgress: out.progress });
@@ -346,7 +350,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
           ...(fit.warmStart ? { warmStart: fit.warmStart } : {}),
         },
       });
-      const warm = fit.warmStart ? `, warm start on the LM's slot interface: ${fit.warmStart.steps} steps, surrogate Hit@1 ${round(fit.warmStart.hit1, 3)}` : '';
+      const warm = fit.warmStart ? `, warm start on the LM's slot interface: ${fit.warmStart.steps} steps, surrogate Hit@1 ${round(fit.warmStart.hit1, 3)}${fit.warmStart.distill > 0 ? `, the backbone's ranking distilled at weight ${fit.warmStart.distill}` : ''}` : '';
       out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''}${warm})`);
     }
     models = { lm, align, s2 };
