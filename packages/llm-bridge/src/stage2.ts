@@ -87,8 +87,8 @@ export interface Stage2Config {
   /**
    * Weight of the CF model's ranking (`Stage2Sources.cfScores`) against the next item in the warm
    * start's loss (default 0 = the next item only; see stage2-warm-start.ts). On ml-100k 0.5 ranks
-   * the test item first more often before Stage 2 (0.477 against 0.466 on seed 1), but not after
-   * it, and leaves fewer valid answers (BENCHMARKS.md).
+   * the test item first more often before Stage 2 (0.480 against 0.466 on seed 1,
+   * `tools/bench/warm-start.ts`), but not after it, and leaves fewer valid answers (BENCHMARKS.md).
    */
   warmStartDistill: number;
 }
