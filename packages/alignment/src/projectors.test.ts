@@ -51,12 +51,15 @@ test('gradients reach every projector weight and match finite differences', () =
   fi.dispose();
 });
 
-test('values/load round trip and shape check', () => {
+test('values/load round trip and shape check; loading leaves no tensor behind', () => {
   const a = createProjectors(4, 6, 8, 1);
   const b = createProjectors(4, 6, 8, 2);
   const vals = new Map(Object.entries({ ...a.fu.values(), ...a.fi.values() }));
+  const mem = tf.memory();
   b.fu.load(vals);
   b.fi.load(vals);
+  expect(tf.memory().numTensors).toBe(mem.numTensors);
+  expect(tf.memory().numBytes).toBe(mem.numBytes);
   const x = tf.tensor2d(Float32Array.from({ length: 8 }, (_, i) => i / 8), [2, 4]);
   expect(Array.from(b.fu.apply(x).dataSync())).toEqual(Array.from(a.fu.apply(x).dataSync()));
   const bad = new Map(vals);

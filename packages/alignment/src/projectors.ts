@@ -62,7 +62,7 @@ export class Projector {
       const v = values.get(`${this.name}.${k}`);
       if (!v) throw new Error(`${this.name}: missing weight ${this.name}.${k}`);
       if (v.shape.join() !== t.shape.join()) throw new Error(`${this.name}.${k}: shape [${v.shape}] != [${t.shape}]`);
-      t.assign(tf.tensor(v.data as Float32Array, t.shape));
+      tf.tidy(() => t.assign(tf.tensor(v.data as Float32Array, t.shape)));
     }
   }
 

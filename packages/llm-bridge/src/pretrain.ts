@@ -1439,7 +1439,7 @@ export async function pretrainLM(options: PretrainOptions): Promise<PretrainResu
     for (const [name, t] of art.tensors) {
       const [group, key] = [name.slice(0, name.indexOf('/')), name.slice(name.indexOf('/') + 1)];
       const data = t.data as Float32Array;
-      if (group === 'param') model.params.get(key)!.assign(tf.tensor(data, shapes[key]));
+      if (group === 'param') tf.tidy(() => model.params.get(key)!.assign(tf.tensor(data, shapes[key])));
       else if (group === 'm') m.set(key, data);
       else if (group === 'v') v.set(key, data);
     }

@@ -467,7 +467,7 @@ export class Stage2Model {
       const cut = name.indexOf('/');
       const [group, key] = [name.slice(0, cut), name.slice(cut + 1)];
       const data = t.data as Float32Array;
-      if (group === 'param') this.params.get(key)!.assign(tf.tensor(data, this.params.get(key)!.shape));
+      if (group === 'param') tf.tidy(() => this.params.get(key)!.assign(tf.tensor(data, this.params.get(key)!.shape)));
       else if (group === 'adam_m') m.set(key, data);
       else if (group === 'adam_v') v.set(key, data);
     }
