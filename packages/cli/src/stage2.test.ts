@@ -61,6 +61,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
     expect(meta.stage2.warmStart.steps).toBe(20);
     expect(meta.stage2.warmStart.hit1).toBeGreaterThanOrEqual(0);
     expect(meta.stage2.warmStart.distill).toBe(0.5); // the backbone's own ranking, as asked (off by default)
+    expect(meta.stage2.weightAverage).toBe(0.99); // the default average of the steps' weights, recorded
   });
 
   test('eval prints one JSON object with the Stage 2 and backbone numbers', async () => {
@@ -201,6 +202,7 @@ describe('allmrec train / eval / recommend (Stage 2)', () => {
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--lm-no-match-head', '--lm-user-scale', '0.5'], /--lm-user-scale needs the matching head/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-warm-start=-1'], /--stage2-warm-start must be 0 or more/],
       [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-distill', '1.5'], /--stage2-distill must be between 0 and 1/],
+      [['train', ...TINY, '--out', path.join(tmp, 'x'), '--stage2-average', '1'], /--stage2-average must be at least 0 and below 1/],
       [['train', '--out', path.join(tmp, 'x'), '--nope'], /nope/],
       [['train', ...TINY, '--out', dir, '--llm', path.join(tmp, 'tiny-big')], /another --out/],
       [['eval'], /--model/],

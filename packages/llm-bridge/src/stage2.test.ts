@@ -156,6 +156,34 @@ test('training: loss drops when overfitting, the LM stays bit-identical, no tens
   m.dispose();
 });
 
+test('the weights kept are the average of the steps\' weights (decay d); training itself is unchanged; no tensor left', async () => {
+  const split = fakeSplit(5, 6);
+  const s = fakeSources();
+  const cfg = { ...SMALL, lr: 1e-2, epochs: 2 };
+  const plain = new Stage2Model(lm, s, { ...cfg, weightAverage: 0 }, 9);
+  await plain.fit({ split, seed: 3 });
+  const last = values(plain); // the last step's weights
+  plain.dispose();
+  const d = 0.6;
+  const avg = new Stage2Model(lm, s, { ...cfg, weightAverage: d }, 9);
+  const before: Float32Array[][] = []; // the weights before each step
+  const n0 = tf.memory().numTensors;
+  await avg.fit({ split, seed: 3, onBatch: () => before.push(values(avg)) });
+  expect(tf.memory().numTensors).toBe(n0);
+  expect(before.length).toBe(6); // 2 epochs × ceil(5 users / batch 2)
+  // θ̄ starts at the first step's starting weights and takes in each step's result.
+  const expected = before[0].map((a) => Float64Array.from(a));
+  for (const w of [...before.slice(1), last]) expected.forEach((e, i) => { for (let j = 0; j < e.length; j++) e[j] = d * e[j] + (1 - d) * w[i][j]; });
+  const got = values(avg);
+  let err = 0;
+  let moved = 0;
+  got.forEach((g, i) => { for (let j = 0; j < g.length; j++) { err = Math.max(err, Math.abs(g[j] - expected[i][j])); moved = Math.max(moved, Math.abs(g[j] - last[i][j])); } });
+  expect(err).toBeLessThan(1e-5);
+  expect(moved).toBeGreaterThan(1e-3);
+  avg.dispose();
+  expect(() => new Stage2Model(lm, s, { ...cfg, weightAverage: 1 }, 9)).toThrow(/weightAverage must be in \[0, 1\)/);
+});
+
 function lmSnapshot(model: TransformerLM): string[] {
   const out: string[] = [];
   const visit = (o: unknown) => {

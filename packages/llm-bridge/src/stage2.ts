@@ -10,7 +10,9 @@
  * Only F_U and F_I (`createProjectors` from @allmrec/alignment) are trained: the gradient reaches
  * the projectors' variables through the slot rows (a gather from [token rows; projected rows]);
  * the LM's weights are plain tensors and never change. Adam (PyTorch semantics, betas 0.9/0.98 as
- * the reference), lr 1e-4, batch 4, 5 epochs (the paper's values).
+ * the reference), lr 1e-4, batch 4, 5 epochs (the paper's values). Not in the paper: the projectors
+ * start from a warm start when the LM records a slot interface (stage2-warm-start.ts), and the
+ * weights kept at the end are an exponential average over the steps (`weightAverage`, weight-average.ts).
  *
  * Training examples (the reference's choice): per user, the training sequence's last item is the
  * target and the up-to-10 items before it the shown history (x_u is computed from the whole
@@ -33,6 +35,7 @@ import {
 } from '@allmrec/core';
 import { createProjectors, type Projector } from '@allmrec/alignment';
 import { prefixExamples, warmStartProjectors, type WarmStartResult } from './stage2-warm-start';
+import { WeightAverage } from './weight-average';
 import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates, type EvalSet } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
 import {
@@ -91,11 +94,18 @@ export interface Stage2Config {
    * `tools/bench/warm-start.ts`), but not after it, and leaves fewer valid answers (BENCHMARKS.md).
    */
   warmStartDistill: number;
+  /**
+   * Decay d of the average of F_U and F_I over Stage 2's steps (θ̄ ← d·θ̄ + (1 − d)·θ after each step,
+   * started after the warm start), which replaces the trained weights when `fit` ends; 0 = the last
+   * step's weights, as the paper. Default 0.99, about the last 100 steps: with batch 4 the last
+   * batches move the answer noticeably (see weight-average.ts).
+   */
+  weightAverage: number;
 }
 
 export const STAGE2_DEFAULTS: Stage2Config = {
   historyLength: 10, numCandidates: 20, lr: 1e-4, beta1: 0.9, beta2: 0.98, adamEps: 1e-8, batchSize: 4, epochs: 5,
-  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false, warmStartSteps: 3000, warmStartDistill: 0,
+  maxNewTokens: 32, repetitionPenalty: 1.5, recompute: false, warmStartSteps: 3000, warmStartDistill: 0, weightAverage: 0.99,
 };
 
 /** Serialisable state of {@link Adam}. */
@@ -241,6 +251,7 @@ export class Stage2Model {
     }
     if (!(Number.isInteger(this.config.warmStartSteps) && this.config.warmStartSteps >= 0)) throw new RangeError(`Stage2Model: warmStartSteps must be a non-negative integer, got ${this.config.warmStartSteps}`);
     if (!(this.config.warmStartDistill >= 0 && this.config.warmStartDistill <= 1)) throw new RangeError(`Stage2Model: warmStartDistill must be in [0, 1], got ${this.config.warmStartDistill}`);
+    if (!(this.config.weightAverage >= 0 && this.config.weightAverage < 1)) throw new RangeError(`Stage2Model: weightAverage must be in [0, 1), got ${this.config.weightAverage}`);
     const { fu, fi } = createProjectors(sources.userDim, sources.itemDim, lm.hiddenSize, seed);
     this.fu = fu;
     this.fi = fi;
@@ -388,7 +399,8 @@ export class Stage2Model {
     const adam = this.createOptimizer();
     const history: Stage2EpochStats[] = [];
     let resumed = 0;
-    if (options.checkpointDir && isArtifact(options.checkpointDir)) resumed = await this.resume(options.checkpointDir, seed, users.length, adam, history);
+    let averaged: Map<string, Float32Array> | undefined;
+    if (options.checkpointDir && isArtifact(options.checkpointDir)) ({ epoch: resumed, averaged } = await this.resume(options.checkpointDir, seed, users.length, adam, history));
     const iface = this.lm.config.slotInterface;
     let warmStart: WarmStartResult | undefined;
     if (resumed === 0 && iface && c.warmStartSteps > 0) {
@@ -400,6 +412,12 @@ export class Stage2Model {
         steps: c.warmStartSteps, seed, distill: c.warmStartDistill,
         onProgress: (step, loss) => options.onProgress?.({ task: 'stage2:warm-start', current: step, total: c.warmStartSteps, unit: 'step', values: { loss: Math.round(loss * 1e4) / 1e4 } }),
       });
+    }
+    // θ̄ starts at the warm start's (or the checkpoint's) weights.
+    const average = c.weightAverage > 0 ? new WeightAverage(c.weightAverage, this.params) : undefined;
+    if (average && resumed > 0) {
+      if (!averaged) throw new Error(`Stage2Model: the checkpoint in ${options.checkpointDir} keeps no weight average; remove it or use another directory`);
+      average.restore(averaged);
     }
     const t0 = performance.now();
     let stepsRun = 0;
@@ -420,6 +438,7 @@ export class Stage2Model {
           });
           options.onBatch?.(examples, epoch, s);
           const loss = this.trainStep(examples, adam, xb);
+          average?.update();
           if (!Number.isFinite(loss)) throw new Error(`Stage2Model: loss became ${loss} at epoch ${epoch}, step ${s + 1}`);
           sum += loss;
           stepsRun++;
@@ -428,10 +447,12 @@ export class Stage2Model {
         const stats = { epoch, steps: stepsPerEpoch, loss: sum / stepsPerEpoch, seconds: (performance.now() - e0) / 1000 };
         history.push(stats);
         options.onProgress?.({ task: 'stage2:train', current: epoch, total: epochs, unit: 'epoch', done: epoch === epochs, values: { loss: Math.round(stats.loss * 1e4) / 1e4 } });
-        if (options.checkpointDir) await this.writeCheckpoint(options.checkpointDir, seed, users.length, epoch, adam, history);
+        if (options.checkpointDir) await this.writeCheckpoint(options.checkpointDir, seed, users.length, epoch, adam, history, average);
       }
+      average?.apply();
     } finally {
       adam.dispose();
+      average?.dispose();
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     return { epochs: history, trainUsers: users.length, stepsPerEpoch, trainSeconds, stepSeconds: stepsRun ? trainSeconds / stepsRun : 0, resumedFrom: resumed, ...(warmStart ? { warmStart } : {}) };
@@ -446,23 +467,26 @@ export class Stage2Model {
     return JSON.stringify({ config: rest, seed, users, userDim: this.sources.userDim, itemDim: this.sources.itemDim, hidden: this.lm.hiddenSize });
   }
 
-  private async writeCheckpoint(dir: string, seed: number, users: number, epoch: number, adam: Adam, history: Stage2EpochStats[]): Promise<void> {
+  private async writeCheckpoint(dir: string, seed: number, users: number, epoch: number, adam: Adam, history: Stage2EpochStats[], average?: WeightAverage): Promise<void> {
     const tensors: Record<string, TensorInput> = {};
     const shapes = this.shapes();
     for (const [k, v] of this.params) tensors[`param/${k}`] = { shape: v.shape, data: v.dataSync().slice() as Float32Array };
+    if (average) for (const [k, a] of average.values()) tensors[`average/${k}`] = { shape: shapes[k], data: a };
     const st = adam.state();
     for (const [k, a] of st.m) tensors[`adam_m/${k}`] = { shape: shapes[k], data: a };
     for (const [k, a] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: a };
     await writeArtifact(dir, { kind: CHECKPOINT_KIND, config: { runKey: this.runKey(seed, users), epoch, adamSteps: st.steps, history }, tensors });
   }
 
-  private async resume(dir: string, seed: number, users: number, adam: Adam, history: Stage2EpochStats[]): Promise<number> {
+  /** Restores params, Adam and history from a checkpoint; returns its epoch and the weight average it kept. */
+  private async resume(dir: string, seed: number, users: number, adam: Adam, history: Stage2EpochStats[]): Promise<{ epoch: number; averaged?: Map<string, Float32Array> }> {
     const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
     if (art.config.runKey !== this.runKey(seed, users)) {
       throw new Error(`Stage2Model: the checkpoint in ${dir} was written for another run (config, seed, users or dimensions differ); remove it or use another directory`);
     }
     const m = new Map<string, Float32Array>();
     const v = new Map<string, Float32Array>();
+    const averaged = new Map<string, Float32Array>();
     for (const [name, t] of art.tensors) {
       const cut = name.indexOf('/');
       const [group, key] = [name.slice(0, cut), name.slice(cut + 1)];
@@ -470,11 +494,12 @@ export class Stage2Model {
       if (group === 'param') tf.tidy(() => this.params.get(key)!.assign(tf.tensor(data, this.params.get(key)!.shape)));
       else if (group === 'adam_m') m.set(key, data);
       else if (group === 'adam_v') v.set(key, data);
+      else if (group === 'average') averaged.set(key, data);
     }
     const st: AdamState = { steps: art.config.adamSteps, m, v };
     adam.restore(st, this.shapes());
     history.push(...art.config.history);
-    return art.config.epoch;
+    return { epoch: art.config.epoch, ...(averaged.size ? { averaged } : {}) };
   }
 
   // -------------------------------------------------------------------------------------------

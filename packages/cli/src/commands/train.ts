@@ -29,7 +29,9 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     DIR/lm                       a small GPT-2 pretrained here on the dataset's item texts (--lm-*),
                                  unless --llm names a Hugging Face checkpoint (directory or hub name)
     DIR/stage2                   Stage 2: F_U and F_I into the frozen LM (--stage2-epochs, --max-users
-                                 training users, --stage2-batch 4, --stage2-lr 1e-4)
+                                 training users, --stage2-batch 4, --stage2-lr 1e-4; --stage2-average D
+                                 keeps the weights' average over the steps, decay D, default 0.99,
+                                 0 = the last step's weights as the paper)
   DIR/run.json records the dataset, the options and which LM was used; "allmrec eval --model DIR"
   and "allmrec recommend --model DIR" read it.
 
@@ -82,6 +84,7 @@ export const TRAIN_OPTIONS = {
   'stage2-lr': { type: 'string' as const },
   'stage2-warm-start': { type: 'string' as const },
   'stage2-distill': { type: 'string' as const },
+  'stage2-average': { type: 'string' as const },
   'max-users': { type: 'string' as const },
   history: { type: 'string' as const, default: '10' },
   candidates: { type: 'string' as const, default: '20' },
@@ -159,6 +162,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const warmStartSteps = intOption(values, 'stage2-warm-start');
   if (warmStartSteps !== undefined && warmStartSteps < 0) throw new UsageError('--stage2-warm-start must be 0 or more steps');
   const warmStartDistill = shareOption(values, 'stage2-distill');
+  const weightAverage = fractionOption(values, 'stage2-average');
   const llm = values.llm as string | undefined;
   // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
   const matchHead = !values['lm-no-match-head'];
@@ -336,6 +340,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         historyLength: trainRecord.history, numCandidates: trainRecord.candidates,
         ...(epochs !== undefined ? { epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}), ...(stage2Lr !== undefined ? { lr: stage2Lr } : {}),
         ...(warmStartSteps !== undefined ? { warmStartSteps } : {}), ...(warmStartDistill !== undefined ? { warmStartDistill } : {}),
+        ...(weightAverage !== undefined ? { weightAverage } : {}),
       }, trainRecord.seed);
       disposers.push(() => s2.dispose());
       const fit = await s2.fit({ split: align.split, seed: trainRecord.seed, maxUsers, checkpointDir: p.stage2Checkpoint, onProgress: out.progress });
@@ -347,11 +352,12 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         stage2: {
           epochs: fit.epochs.length, trainUsers: fit.trainUsers, stepsPerEpoch: fit.stepsPerEpoch, stepSeconds: fit.stepSeconds,
           finalLoss: last?.loss, losses: fit.epochs.map((e) => e.loss), resumedFrom: fit.resumedFrom, maxUsers: maxUsers ?? null,
-          ...(fit.warmStart ? { warmStart: fit.warmStart } : {}),
+          ...(fit.warmStart ? { warmStart: fit.warmStart } : {}), weightAverage: s2.config.weightAverage,
         },
       });
       const warm = fit.warmStart ? `, warm start on the LM's slot interface: ${fit.warmStart.steps} steps, surrogate Hit@1 ${round(fit.warmStart.hit1, 3)}${fit.warmStart.distill > 0 ? `, the backbone's ranking distilled at weight ${fit.warmStart.distill}` : ''}` : '';
-      out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''}${warm})`);
+      const averaged = s2.config.weightAverage > 0 ? `, weights averaged over the steps (decay ${s2.config.weightAverage})` : '';
+      out.log(`stage 2: ${seconds.stage2} s (${fit.trainUsers} users, ${fit.epochs.length} epochs, final loss ${last ? round(last.loss, 4) : 'n/a'}${fit.resumedFrom ? `, resumed after epoch ${fit.resumedFrom}` : ''}${warm}${averaged})`);
     }
     models = { lm, align, s2 };
     summary = {
