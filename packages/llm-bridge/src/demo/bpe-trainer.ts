@@ -14,7 +14,7 @@
  *   least `minFrequency` times.
  */
 
-import { byteLevelBpeTokenizerJson } from './tokenizer';
+import { byteLevelBpeTokenizerJson } from '../tokenizer';
 
 /** GPT-2's pre-tokenization pattern (the `ByteLevel` pre-tokenizer with `use_regex: true`). */
 export const GPT2_SPLIT_REGEX = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

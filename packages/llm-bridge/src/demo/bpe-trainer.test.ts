@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { byteLevelPieces, bytesToUnicode, trainByteLevelBPE } from './bpe-trainer';
-import { HFTokenizer, gpt2Tokenizer, loadTokenizer } from './tokenizer';
+import { HFTokenizer, gpt2Tokenizer, loadTokenizer } from '../tokenizer';
 
 test('byte→unicode map and pre-tokenization match GPT-2', () => {
   const { byteToChar, order } = bytesToUnicode();
