@@ -1,5 +1,5 @@
 // Shared jest settings: swc transform (fast, no type-check; `npm run typecheck` does that),
-// workspace packages resolved to their TypeScript sources so tests never need a build.
+// workspace packages (and their subpath exports) resolved to their TypeScript sources so tests never need a build.
 const path = require('path');
 const root = path.resolve(__dirname, '..', '..');
 
@@ -18,6 +18,8 @@ module.exports = function preset(packageDir) {
     },
     moduleNameMapper: {
       '^@allmrec/([a-z-]+)$': path.join(root, 'packages', '$1', 'src', 'index.ts'),
+      // Subpath exports: @allmrec/<pkg>/<sub> is packages/<pkg>/src/<sub>/index.ts.
+      '^@allmrec/([a-z-]+)/([a-z-]+)$': path.join(root, 'packages', '$1', 'src', '$2', 'index.ts'),
     },
     moduleFileExtensions: ['ts', 'js', 'json', 'mjs', 'cjs'],
   };
