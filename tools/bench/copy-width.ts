@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectBackend } from '../../packages/core/src/index';
+import { HFTokenizer, TEMPLATES, loadCausalLMSync, writeHFCheckpoint } from '../../packages/llm-bridge/src/index';
 import {
-  HFTokenizer, TEMPLATES, TrainableGPT2, buildPretrainCorpus, interfaceSlotVectors, listCopyAccuracy, loadCausalLMSync,
-  sectionMarkerToken, textPieces, trainByteLevelBPE, writeHFCheckpoint,
-} from '../../packages/llm-bridge/src/index';
+  TrainableGPT2, buildPretrainCorpus, interfaceSlotVectors, listCopyAccuracy, sectionMarkerToken, textPieces, trainByteLevelBPE,
+} from '../../packages/llm-bridge/src/demo/index';
 
 async function main() {
   await selectBackend();

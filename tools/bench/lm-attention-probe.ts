@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import { selectBackend, readSafetensors, Rng } from '../../packages/core/src/index';
-import { HFTokenizer, buildPretrainCorpus, interfaceSlotVectors, tokenizeDocument, slotVectors, templateFor, VECTOR_ROLES } from '../../packages/llm-bridge/src/index';
+import { HFTokenizer, templateFor } from '../../packages/llm-bridge/src/index';
+import { buildPretrainCorpus, interfaceSlotVectors, tokenizeDocument, slotVectors, VECTOR_ROLES } from '../../packages/llm-bridge/src/demo/index';
 import { loadDataset } from '../../packages/data/src/index';
 async function main() {
   await selectBackend();

@@ -8,7 +8,8 @@
  * (MIMETIC=1: mimetic attention initialisation, see GPT2Spec.mimeticInit.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CONTEXT_MARK, PIECE_BREAK, loadCausalLM, pretrainLM } from '../../packages/llm-bridge/src/index';
+import { loadCausalLM } from '../../packages/llm-bridge/src/index';
+import { CONTEXT_MARK, PIECE_BREAK, pretrainLM } from '../../packages/llm-bridge/src/demo/index';
 import { Rng, selectBackend } from '../../packages/core/src/index';
 
 async function main(): Promise<void> {

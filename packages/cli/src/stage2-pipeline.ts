@@ -20,11 +20,12 @@ import { type CFBackbone } from '@allmrec/cf-backbones';
 import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
-  HFTokenizer, buildPretrainCorpus, textPieces, loadCausalLM, pretrainLM, SECTION_MARKER,
-  OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, trainByteLevelBPE, Stage2Model,
-  type CausalLM, type PretrainResult, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
-  type ListAnswer,
+  HFTokenizer, loadCausalLM, OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, Stage2Model,
+  type CausalLM, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
 } from '@allmrec/llm-bridge';
+import {
+  buildPretrainCorpus, textPieces, pretrainLM, SECTION_MARKER, trainByteLevelBPE, type PretrainResult, type ListAnswer,
+} from '@allmrec/llm-bridge/demo';
 import { leaveOneOut } from '@allmrec/data';
 import { DATA_OPTIONS, UsageError } from './args';
 import { datasetFromOptions } from './dataset-source';

@@ -32,16 +32,6 @@ export {
   type PromptTemplate, type PromptSlot, type SlotKind, type RenderedPrompt, type PromptTokenizer, type PromptItem,
 } from './prompt';
 export {
-  trainByteLevelBPE, bytesToUnicode, byteLevelPieces, GPT2_SPLIT_REGEX,
-  type BPETrainOptions, type TrainedBPE,
-} from './demo/index';
-export {
-  pretrainLM, buildPretrainCorpus, listCopyDocument, listCopyAccuracy, tokenizeDocument, TrainableGPT2, gpt2ParameterShapes, matchSlices, interfaceSlotVectors, sectionMarkerToken, SECTION_MARKER,
-  PIECE_BREAK, SLOT_MARK, SLOT_MATCH, CONTEXT_MARK, VECTOR_SLOT, VECTOR_ROLES, textPieces, slotVectors,
-  type SlotVectors, type SlotVectorOptions, type ListAnswer,
-  type PretrainOptions, type PretrainResult, type PretrainCorpusOptions, type ListCopyDocument, type ListCopyResult, type GPT2Spec,
-} from './demo/index';
-export {
   Stage2Model, STAGE2_DEFAULTS, STAGE2_KIND,
   type Stage2Sources, type Stage2Config, type Stage2Example, type Stage2Inputs, type Stage2FitOptions, type Stage2FitResult,
   type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation, type Stage2InferenceLM,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildPretrainCorpus, listCopyAccuracy, loadCausalLM, pretrainLM, templateFor } from '@allmrec/llm-bridge';
+import { loadCausalLM, templateFor } from '@allmrec/llm-bridge';
+import { buildPretrainCorpus, listCopyAccuracy, pretrainLM } from '@allmrec/llm-bridge/demo';
 import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
