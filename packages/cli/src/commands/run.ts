@@ -8,7 +8,8 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
             [--eval-users N] [--runtime onnx|tfjs] [--no-generate] [--json] [any "allmrec train" option]
   The whole A-LLMRec pipeline on a dataset (default: the built-in synthetic catalogue):
     Stage 0  the CF backbone (SASRec)                 Stage 1  text embeddings + alignment
-    LM       a small GPT-2 pretrained here on the item texts, unless --llm names a checkpoint
+    LM       the frozen LM: --llm names a checkpoint; without it, the demonstration LM is
+             pretrained here (see Research options)
     Stage 2  F_U and F_I into the frozen LM           eval     the paper's test protocol
   then prints a result table and one example recommendation. Training goes to --out (default
   runs/<dataset>-seed<S>) exactly as "allmrec train" does, so a second run reuses every finished
@@ -17,7 +18,14 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
   for the backbone alone (sasrec_hit1); --eval-users test users (default 10,000, the paper's).
   The frozen LM runs its inference on onnxruntime-node (--runtime onnx, the default) or tfjs.
   On the built-in data the defaults are sized to finish in minutes on 2 cores (see the README);
-  with --data they are the paper's.`;
+  with --data they are the paper's.
+
+  Research options (the demonstration LM pretrained here; see BENCHMARKS.md):
+    The default LM (no --llm) is a demonstration LM with a retrieval circuit written by hand, so
+    the Stage 2 numbers of a run show that the plumbing works, not that a pretrained LLM reads
+    collaborative knowledge. The --lm-* options and --stage2-warm-start, --stage2-distill and
+    --stage2-average of "allmrec train --help" tune it; on the built-in data their defaults are
+    --lm-layers 3 --lm-steps 300 and --stage2-warm-start 1000.`;
 
 /**
  * Defaults of `run` on the built-in synthetic data, sized for the README's "under 10 minutes on

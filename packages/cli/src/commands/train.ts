@@ -22,17 +22,17 @@ const MATCH_HEAD_HEADS = 8;
 
 export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR [--llm DIR|hub-name] [--seed S]
               [--backbone-epochs N] [--stage1-epochs N] [--stage2-epochs N] [--max-users N]
-              [--history 10] [--candidates 20] [--lm-steps N] [--lm-max-seconds S] [--encoder use-lite] [--json]
+              [--history 10] [--candidates 20] [--encoder use-lite] [--offline] [--json]
+              [research options: --lm-*, --stage2-warm-start, --stage2-distill, --stage2-average]
   Every stage of A-LLMRec into DIR, each reused when its artifact is already there (so an
   interrupted train resumes; a stage in progress resumes from its checkpoint):
     DIR/backbone                 Stage 0, the CF backbone (--backbone sasrec, --backbone-epochs)
     DIR/stage1, text embeddings  Stage 1 on the full catalogue (no cold hold-out; --encoder, --stage1-epochs)
-    DIR/lm                       a small GPT-2 pretrained here on the dataset's item texts (--lm-*),
-                                 unless --llm names a Hugging Face checkpoint (directory or hub name)
+    DIR/lm                       the frozen LM: --llm names a Hugging Face checkpoint (directory or hub
+                                 name); without it, the demonstration LM is pretrained here (see
+                                 Research options)
     DIR/stage2                   Stage 2: F_U and F_I into the frozen LM (--stage2-epochs, --max-users
-                                 training users, --stage2-batch 4, --stage2-lr 1e-4; --stage2-average D
-                                 keeps the weights' average over the steps, decay D, default 0.99,
-                                 0 = the last step's weights as the paper)
+                                 training users, --stage2-batch 4, --stage2-lr 1e-4)
   DIR/run.json records the dataset, the options and which LM was used; "allmrec eval --model DIR"
   and "allmrec recommend --model DIR" read it.
 
@@ -43,7 +43,16 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
   Stage 2 step cheaper but leave the paper's setting; evaluation uses the same candidate count (the
   paper's protocol only with 20). A checkpoint given with --llm must have enough positions.
 
-  LM options (pretraining here): --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
+  Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.
+
+  Research options (the demonstration LM pretrained here; see BENCHMARKS.md):
+    The default LM (no --llm) is a demonstration LM with a retrieval circuit written by hand: a
+    small GPT-2 pretrained here on the dataset's item texts around wired heads that compare the
+    slots and copy a title. Its Stage 2 numbers show that the plumbing works, not that a pretrained
+    LLM reads collaborative knowledge. These options tune it and the Stage 2 knobs measured with it.
+    --stage2-average D (Stage 2 keeps the weights' average over the steps, decay D, default 0.99,
+      0 = the last step's weights as the paper)
+    LM pretraining: --lm-steps 1000 --lm-max-seconds S --lm-hidden 128 --lm-layers 4
     --lm-heads ${MATCH_HEAD_HEADS} (4 with --lm-no-match-head) --lm-vocab 2048 --lm-batch 16 --lm-lr 1e-3 --lm-seq-len N --lm-documents N
     By default the LM gets a wired, held retrieval circuit ("allmrec lm pretrain --match-head"):
     the answer attends to the item slot whose vector is most similar to the user slot's and copies
@@ -68,8 +77,7 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
     the first share F of the steps; default ${LM_CURRICULUM}; 0 = off) --lm-sinusoidal-positions
     (start the position table as sinusoids: the first LM to retrieve the marked title above chance,
     BENCHMARKS.md). These
-    defaults are the best measured so far (BENCHMARKS.md).
-  Other: --examples-per-user K (Stage 1), --offline (hub names from the cache only), --no-cache.`;
+    defaults are the best measured so far (BENCHMARKS.md).`;
 
 export const TRAIN_OPTIONS = {
   ...DATA_OPTIONS,
