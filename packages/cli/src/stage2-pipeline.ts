@@ -21,7 +21,7 @@ import { type Stage1Alignment } from '@allmrec/alignment';
 import { buildEvalSet, evaluateScores, getProtocol, type EvalSet, type Protocol, type RankMetrics } from '@allmrec/eval';
 import {
   HFTokenizer, loadCausalLM, OnnxCausalLM, renderPrompt, resolveCheckpoint, templateFor, Stage2Model,
-  type CausalLM, type PromptTemplate, type Stage2InferenceLM, type Stage2Sources,
+  type CausalLM, type PromptTemplate, type Stage2Sources,
 } from '@allmrec/llm-bridge';
 import {
   buildPretrainCorpus, textPieces, pretrainLM, SECTION_MARKER, trainByteLevelBPE, type PretrainResult, type ListAnswer,
@@ -256,7 +256,7 @@ export interface Stage2Run {
   split: LeaveOneOutSplit;
   align: AlignRun;
   lm: CausalLM;
-  lmInfo: { name: string; source: string; dir: string; params: number; hidden: number; layers: number; maxPositions: number };
+  lmInfo: { name: string; source: string; dir: string; params: number; hidden: number; layers?: number; maxPositions: number };
   s2: Stage2Model;
   dispose(): void;
 }
@@ -297,7 +297,7 @@ export async function loadStage2Run(dir: string, values: Record<string, unknown>
     lmInfo: {
       name: meta.lm.source === 'pretrained' ? path.resolve(paths(dir).lm) : meta.lm.name,
       source: meta.lm.source, dir: path.resolve(resolved), params: checkpointParams(resolved),
-      hidden: lm.hiddenSize, layers: lm.config.layers, maxPositions: lm.config.maxPositions,
+      hidden: lm.config.hiddenSize, layers: lmLayers(lm), maxPositions: lm.config.maxPositions,
     },
     dispose: () => {
       s2.dispose();
@@ -332,11 +332,17 @@ export function userEvalEntry(split: LeaveOneOutSplit, user: number, numCandidat
   return { history: set.histories[0], candidates: set.candidates[0], target: set.targets[0] };
 }
 
+/** Layers of a decoder loaded by this package (undefined for other CausalLM implementations). */
+export function lmLayers(lm: CausalLM): number | undefined {
+  const layers = (lm.config as { layers?: unknown }).layers;
+  return typeof layers === 'number' ? layers : undefined;
+}
+
 /** Where the frozen LM's inference runs: onnxruntime-node (exported and cached once) or tfjs. */
 export interface InferenceRuntime {
   name: 'onnxruntime' | 'tfjs';
   /** Undefined for tfjs (Stage2Model then uses its own LM). */
-  lm?: Stage2InferenceLM;
+  lm?: CausalLM;
   /** Why onnxruntime is not used, when it is not. */
   fallback?: string;
   /** Whether this load exported the ONNX graph (first use of a checkpoint). */
@@ -352,12 +358,12 @@ export const RUNTIME_OPTION = { runtime: { type: 'string' as const, default: 'on
  * `<checkpoint>/onnx` on first use, or tfjs when asked (`tfjs`) or when onnxruntime fails to load
  * (the reason is kept in `fallback`).
  */
-export async function inferenceRuntime(checkpointDir: string, which: string, tokenizer?: CausalLM['tokenizer']): Promise<InferenceRuntime> {
+export async function inferenceRuntime(checkpointDir: string, which: string): Promise<InferenceRuntime> {
   if (which !== 'onnx' && which !== 'tfjs') throw new UsageError(`--runtime must be onnx or tfjs, got "${which}"`);
   const tfjs = (fallback?: string): InferenceRuntime => ({ name: 'tfjs', fallback, dispose: async () => {} });
   if (which === 'tfjs') return tfjs();
   try {
-    const lm = await OnnxCausalLM.fromCheckpoint(checkpointDir, { tokenizer });
+    const lm = (await loadCausalLM(checkpointDir, { runtime: 'onnx' })) as OnnxCausalLM;
     return { name: 'onnxruntime', lm, exported: lm.loadInfo.exported, dispose: () => lm.dispose() };
   } catch (err) {
     return tfjs(`onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs`);

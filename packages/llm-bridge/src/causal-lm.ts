@@ -1,46 +1,41 @@
 /**
  * The `CausalLM` seam: what Stage 2 of A-LLMRec needs from any frozen decoder-only language
- * model. The LM is driven by input embeddings (not token ids), so projected CF embeddings can be
- * placed between the token embeddings of a prompt.
+ * model. An implementation provides three things: a tokenizer, `embedTokens` and `forward` from
+ * input embeddings (so projected CF embeddings can be placed between the token embeddings of a
+ * prompt). Generation, candidate scoring, the loss and the repetition penalty are written once on
+ * top of `forward` (`generate.ts`, `score.ts`, `loss.ts`), so every LM gets the same behaviour.
+ * `@allmrec/llm-bridge/testing` holds the conformance suite an implementation runs against itself.
  *
- * Conventions shared by every implementation:
+ * Conventions every implementation keeps:
  * - Batches are LEFT-padded: `attentionMask` is 1 for real tokens and 0 for padding, padding first.
  * - Positions come from the mask: position = cumsum(mask) - 1, clamped at 0, so left padding does
  *   not shift the positions of real tokens.
- * - With a KV cache, `attentionMask` spans the cached tokens plus the new ones ([B, past + T]).
- * - Weights are plain tensors, never `tf.Variable`s: nothing the LM owns can be trained.
+ * - With a KV cache, `attentionMask` spans the cached tokens plus the new ones ([B, past + T]);
+ *   a cache of batch 1 is shared by every row of a batch-B call (one prompt, many continuations).
+ * - The LM is frozen: nothing it owns is a `tf.Variable`, and no call changes its weights.
+ * - Every returned tensor and cache belongs to the caller (dispose them); inputs are not disposed.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
-/** The checkpoint families this package decodes. */
-export type LMFamily = 'gpt2' | 'opt' | 'llama';
-
-/** Architecture facts every implementation reports (read from the checkpoint's config.json). */
+/** What every implementation reports about itself. */
 export interface CausalLMConfig {
-  /** Decoder family. */
-  family: LMFamily;
-  /** config.json `model_type` as written (e.g. "gpt2", "opt", "llama", "qwen2", "mistral"). */
+  /** config.json `model_type` as written (e.g. "gpt2", "llama", "qwen2"), or the implementer's name. */
   modelType: string;
   vocabSize: number;
-  /** Width of the residual stream. */
+  /** Width of the input embeddings `forward` takes (what Stage 2's projectors must output). */
   hiddenSize: number;
-  /** Width of the token embeddings (= hiddenSize except OPT with word_embed_proj_dim). */
-  embedSize: number;
-  layers: number;
-  heads: number;
-  /** Key/value heads (grouped-query attention); equals `heads` for multi-head attention. */
-  kvHeads: number;
-  headDim: number;
-  /** Longest sequence the position scheme supports. */
+  /** Longest sequence (prompt + generated tokens) the LM is meant for. */
   maxPositions: number;
-  bosTokenId: number | undefined;
-  eosTokenId: number | undefined;
+  bosTokenId?: number;
+  eosTokenId?: number;
+  /** Every id that ends generation, when there are several (default [eosTokenId]). */
+  eosTokenIds?: number[];
   /** Padding id (the config's, else the end-of-sequence id). */
-  padTokenId: number | undefined;
+  padTokenId?: number;
   /**
    * Where the LM reads slot vectors, when its checkpoint records it (config.json
-   * `allmrec_slot_interface`, written by `allmrec lm pretrain --match-head`); Stage 2 then warm-starts
-   * F_U and F_I on it. Absent for ordinary checkpoints.
+   * `allmrec_slot_interface`, written by the demonstration LM's pretraining); Stage 2 then
+   * warm-starts F_U and F_I on it. Absent for ordinary checkpoints.
    */
   slotInterface?: SlotInterface;
 }
@@ -49,10 +44,7 @@ export interface CausalLMConfig {
 export interface SlotInterface {
   user: [number, number];
   item: [number, number];
-  /**
-   * Token id that opens the candidate list, when the LM's matching head only compares slots after
-   * it (the candidates, not the history; `GPT2Spec.lookBack.section`).
-   */
+  /** Token id that opens the candidate list, when the LM's matching head only compares slots after it. */
   section?: number;
 }
 
@@ -71,98 +63,70 @@ export interface LMTokenizer {
   readonly vocabSize: number;
 }
 
-/**
- * Cached keys and values of earlier positions, one entry per layer, each [B, kvHeads, past, headDim].
- * The caller owns the tensors: release them with {@link disposePastKeyValues}.
- */
-export interface PastKeyValues {
-  keys: tf.Tensor4D[];
-  values: tf.Tensor4D[];
-  /** Number of cached positions (`past`). */
-  length: number;
-}
-
-/** Releases the tensors of a KV cache. */
-export function disposePastKeyValues(cache: PastKeyValues | undefined): void {
-  if (!cache) return;
-  for (const t of cache.keys) t.dispose();
-  for (const t of cache.values) t.dispose();
+/** Keys and values of earlier positions, opaque to the caller. */
+export interface KVCache {
+  /** Cached positions (`past`). */
+  readonly length: number;
+  /** Rows the cache holds (1 = shared by every row of the next call). */
+  readonly batch: number;
+  /** Releases its tensors. */
+  dispose(): void;
 }
 
 /** Options of {@link CausalLM.forward}. */
 export interface ForwardOptions {
-  /** Keys/values of earlier positions; `attentionMask` must then cover past + new positions. */
-  pastKeyValues?: PastKeyValues;
-  /** Return the updated cache (past + these positions). */
+  /** A cache from an earlier call; `attentionMask` then covers past + new positions. */
+  pastKeyValues?: KVCache;
+  /** Return the cache of past + these positions (a new object: dispose both). */
   useCache?: boolean;
-  /** Compute logits for the last position only ([B, 1, V]): saves the vocabulary projection. */
-  lastPositionOnly?: boolean;
-}
-
-/** Result of {@link CausalLM.forward}. */
-export interface ForwardResult {
-  /** [B, T, V] (or [B, 1, V] with `lastPositionOnly`). */
-  logits: tf.Tensor3D;
-  /** Present with `useCache`. */
-  pastKeyValues?: PastKeyValues;
-}
-
-/** Options of {@link CausalLM.loss}. */
-export interface LossOptions {
+  /** Logits for the last K positions only ([B, K, V]); 0 or absent = every position. */
+  logitsToKeep?: number;
   /**
-   * Recompute each block's forward during the backward pass instead of keeping its activations
-   * (gradient checkpointing): less memory, ~1/3 more time. Default false.
+   * Logits at these flat positions only (b·T + t), as [1, n, V] in the given order; overrides
+   * `logitsToKeep`. The loss asks for its target positions this way.
+   */
+  logitIndices?: Int32Array;
+  /**
+   * Trade memory for time in the backward pass (gradient checkpointing). A hint: the values are
+   * the same either way, and an implementation without it computes normally.
    */
   recompute?: boolean;
 }
 
-/** Options of {@link CausalLM.generate}. */
-export interface GenerateOptions {
-  /** Maximum tokens generated per sequence. */
-  maxNewTokens: number;
-  /**
-   * Repetition penalty (default 1.5, as A-LLMRec). For every token already generated, its logit
-   * is divided by the penalty when positive and multiplied by it otherwise (the Hugging Face
-   * rule). Only generated tokens count: the prompt is given as embeddings, as in A-LLMRec.
-   */
-  repetitionPenalty?: number;
-  /** Token(s) that end a sequence (default the config's eos). */
-  eosTokenId?: number | number[];
+/** Result of {@link CausalLM.forward}. */
+export interface ForwardResult {
+  /** [B, T, V], [B, K, V] with `logitsToKeep`, or [1, n, V] with `logitIndices`. */
+  logits: tf.Tensor3D;
+  /** Present with `useCache`. */
+  pastKeyValues?: KVCache;
 }
 
 /**
- * A frozen decoder-only language model driven by input embeddings.
+ * A frozen decoder-only language model driven by input embeddings. Implement this (tokenizer,
+ * `embedTokens`, `forward`) and every generation, scoring and loss function of the package works
+ * on your LM; `@allmrec/llm-bridge/testing` checks that it keeps the conventions above.
  */
 export interface CausalLM {
   readonly config: CausalLMConfig;
-  /** Width of the input embeddings `forward` takes (what Stage 2's projectors must output). */
-  readonly hiddenSize: number;
   readonly tokenizer: LMTokenizer;
+  /**
+   * True when `forward` returns synchronously and is differentiable w.r.t. `inputEmbeds` with
+   * tfjs autodiff: Stage 2 can then train through it. Inference-only runtimes (onnxruntime) say false.
+   */
+  readonly differentiable: boolean;
   /** Token embeddings of `ids` [B, T] (int32) -> [B, T, hiddenSize]. */
   embedTokens(ids: tf.Tensor2D): tf.Tensor3D;
   /**
-   * Logits for every position of left-padded input embeddings [B, T, H] with `attentionMask`
-   * [B, T] (or [B, past + T] with a cache). Differentiable w.r.t. `inputEmbeds`.
+   * Logits for left-padded input embeddings [B, T, H] with `attentionMask` [B, T] (or
+   * [B, past + T] with a cache).
    */
-  forward(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options?: ForwardOptions): ForwardResult;
-  /**
-   * Mean token cross-entropy, shifted as in Hugging Face: `labels` [B, T] (int32) are aligned
-   * with the inputs and the logits at position t predict `labels[t + 1]`; `labels[0]` is never a
-   * target and -100 marks ignored targets. The mean is over non-ignored targets only.
-   * Differentiable w.r.t. `inputEmbeds` (use `tf.grad`); the LM's weights never change.
-   */
-  loss(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, labels: tf.Tensor2D, options?: LossOptions): tf.Scalar;
-  /**
-   * Greedy decoding with a KV cache. Returns the generated ids per sequence, without the
-   * end-of-sequence token that stopped it.
-   */
-  generate(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options: GenerateOptions): number[][];
-  /**
-   * Sum of log-probabilities of each continuation's tokens after one shared prompt
-   * (`inputEmbeds` [1, T, H]). The prompt runs once (KV cache); all continuations are scored
-   * as one batch. An empty continuation scores 0.
-   */
-  scoreContinuations(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, continuations: number[][]): Float32Array;
+  forward(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options?: ForwardOptions): ForwardResult | Promise<ForwardResult>;
   /** Releases the weights. */
-  dispose(): void;
+  dispose(): void | Promise<void>;
+}
+
+/** Every id that ends generation by default. */
+export function eosIdsOf(config: CausalLMConfig): number[] {
+  if (config.eosTokenIds && config.eosTokenIds.length > 0) return config.eosTokenIds;
+  return config.eosTokenId === undefined ? [] : [config.eosTokenId];
 }

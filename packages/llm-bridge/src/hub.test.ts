@@ -62,7 +62,7 @@ test('downloads into the hub cache layout, then works offline from the cache', a
   process.env.HF_HUB_OFFLINE = '1';
   try {
     const lm = await loadCausalLM('tiny-org/tiny-gpt2', { endpoint, cacheDir });
-    expect(lm.config.family).toBe('gpt2');
+    expect(lm.config.modelType).toBe('gpt2');
     lm.dispose();
   } finally {
     if (old === undefined) delete process.env.HF_HUB_OFFLINE;

@@ -1,14 +1,18 @@
-export {
-  disposePastKeyValues,
-  type CausalLM, type CausalLMConfig, type SlotInterface, type LMFamily, type LMTokenizer, type PastKeyValues,
-  type ForwardOptions, type ForwardResult, type LossOptions, type GenerateOptions,
+export type {
+  CausalLM, CausalLMConfig, SlotInterface, LMTokenizer, KVCache, ForwardOptions, ForwardResult,
 } from './causal-lm';
-export { TransformerLM, type DecoderWeights, type BlockWeights } from './transformer';
-export type { Linear, Norm, Activation } from './layers';
+export { generate, generateText, applyRepetitionPenalty, type GenerateOptions, type GeneratedText } from './generate';
+export { scoreContinuations, type ScoreOptions } from './score';
+export { causalLMLoss, IGNORE_INDEX, type LossOptions } from './loss';
 export {
-  loadCausalLM, loadCausalLMSync, saveCausalLM, writeHFCheckpoint, readCheckpointConfig, readCheckpointTensors,
-  type HFCheckpoint,
+  loadCausalLM, loadCausalLMSync, readDecoderCheckpoint, writeHFCheckpoint,
+  type LoadCausalLMOptions, type LMRuntime, type DecoderCheckpoint, type HFCheckpoint,
 } from './checkpoint';
+export { SUPPORTED_MODEL_TYPES, decoderArch } from './decoder/registry';
+export type { DecoderArch, DecoderData, RopeSpec, BlockLayout, Activation } from './decoder/arch';
+export { TransformerLM } from './transformer';
+export { OnnxCausalLM, type OnnxCausalLMOptions, type OnnxLoadInfo } from './onnx/onnx-lm';
+export { exportDecoderToOnnx, ONNX_IO, ONNX_EXPORT_VERSION, type OnnxExportOptions } from './onnx/export';
 export { resolveCheckpoint, hubCacheDir, type ResolveOptions } from './hub';
 export {
   HFTokenizer, loadTokenizer, gpt2Tokenizer, gpt2TokenizerJson, gpt2TokenizerConfig, GPT2_EOS, type TokenizerDefaults,
@@ -18,22 +22,12 @@ export {
   type TinyCheckpointSpec,
 } from './tiny';
 export {
-  OnnxCausalLM, type OnnxCausalLMOptions, type OnnxForwardOptions, type OnnxForwardResult,
-  type OnnxScoreOptions, type OnnxGenerateOptions, type OnnxLoadInfo,
-} from './onnx/onnx-lm';
-export {
-  exportDecoderToOnnx, exportDecoderToOnnxEncoded, buildDecoderModel, decoderArchFromHfConfig, ropeTables,
-  ONNX_IO, ONNX_EXPORT_VERSION, type OnnxDecoderArch, type OnnxDecoderArchInput, type OnnxDecoderExtras,
-  type OnnxWeightMap, type OnnxWeightTensor, type OnnxExportOptions, type OnnxActivation, type OnnxRopeScaling,
-} from './onnx/export';
-export { encodeModel, type EncodeOptions, type EncodedModel } from './onnx/onnx-proto';
-export {
   TEMPLATES, templateFor, renderPrompt, renderTarget, matchesTitle, extractAnswer, namedCandidate, SLOT_MARKERS,
   type PromptTemplate, type PromptSlot, type SlotKind, type RenderedPrompt, type PromptTokenizer, type PromptItem,
 } from './prompt';
 export {
   Stage2Model, STAGE2_DEFAULTS, STAGE2_KIND,
   type Stage2Sources, type Stage2Config, type Stage2Example, type Stage2Inputs, type Stage2FitOptions, type Stage2FitResult,
-  type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation, type Stage2InferenceLM,
+  type Stage2EpochStats, type Stage2EvalOptions, type Stage2EvalResult, type Stage2Recommendation,
 } from './stage2';
 export { type WarmStartResult } from './stage2-warm-start';

@@ -6,6 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { layerNorm as coreLayerNorm, layerNormBackward } from '@allmrec/core';
+import type { Activation } from './decoder/arch';
+
+export type { Activation };
 
 /** A linear layer, weight stored [in, out] so the forward is x·W + b. */
 export interface Linear {
@@ -19,21 +22,6 @@ export interface Norm {
   g: tf.Tensor1D;
   b?: tf.Tensor1D;
   eps: number;
-}
-
-/** Element-wise activations used by the supported families. */
-export type Activation = 'gelu_tanh' | 'gelu' | 'relu' | 'silu';
-
-/** Maps a config.json activation name to an {@link Activation}. */
-export function activationFromConfig(name: string | undefined, fallback: Activation): Activation {
-  switch (name ?? '') {
-    case '': return fallback;
-    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return 'gelu_tanh';
-    case 'gelu': return 'gelu';
-    case 'relu': return 'relu';
-    case 'silu': case 'swish': return 'silu';
-    default: throw new Error(`unsupported activation function "${name}"`);
-  }
 }
 
 /**
@@ -68,8 +56,9 @@ export function linear<T extends tf.Tensor>(x: T, layer: Linear): T {
 /** LayerNorm or RMSNorm over the last axis. LayerNorm uses core's fused kernel with its backward. */
 export function norm<T extends tf.Tensor>(x: T, n: Norm): T {
   if (n.kind === 'rms') {
+    // transformers: x * rsqrt(mean(x²) + eps), then weight * that.
     const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, n.eps))), n.g) as T;
+    return tf.mul(n.g, tf.mul(x, tf.rsqrt(tf.add(ms, n.eps)))) as T;
   }
   const shape = x.shape;
   const b = n.b ?? tf.zerosLike(n.g);
@@ -103,11 +92,12 @@ export function activate<T extends tf.Tensor>(x: T, act: Activation): T {
 /**
  * Scaled dot-product attention with grouped key/value heads and an additive mask.
  * q [B, heads, Tq, dh]; k, v [B, kvHeads, Tk, dh]; bias [B, 1, Tq, Tk] (0 = attend, -1e9 = not).
- * Query head h reads key/value head floor(h / (heads / kvHeads)), as Hugging Face's repeat_kv:
- * the queries of one group are stacked along the time axis instead of repeating keys and values.
- * Custom gradient (dq, dk, dv) with plain batched matMuls.
+ * Scores are q·kᵀ·scale, soft-capped to softcap·tanh(s / softcap) when `softcap` is given (Gemma 2),
+ * then the bias is added. Query head h reads key/value head floor(h / (heads / kvHeads)), as
+ * Hugging Face's repeat_kv: the queries of one group are stacked along the time axis instead of
+ * repeating keys and values. Custom gradient (dq, dk, dv) with plain batched matMuls.
  */
-export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, scale: number): tf.Tensor4D {
+export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, scale: number, softcap?: number): tf.Tensor4D {
   const [B, H, Tq, dh] = q.shape;
   const kvH = k.shape[1];
   const Tk = k.shape[2];
@@ -119,17 +109,24 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.
     const q3 = tf.reshape(qi, [B * kvH, rows, dh]) as tf.Tensor3D;
     const k3 = tf.reshape(ki, [B * kvH, Tk, dh]) as tf.Tensor3D;
     const v3 = tf.reshape(vi, [B * kvH, Tk, dh]) as tf.Tensor3D;
-    const s = tf.add(tf.reshape(tf.mul(tf.matMul(q3, tf.transpose(k3, [0, 2, 1])), scale), [B, kvH, rows, Tk]), biasR);
+    let raw = tf.mul(tf.matMul(q3, tf.transpose(k3, [0, 2, 1])), scale) as tf.Tensor3D;
+    let capped: tf.Tensor3D | undefined;
+    if (softcap !== undefined) {
+      capped = tf.tanh(tf.div(raw, softcap)) as tf.Tensor3D;
+      raw = tf.mul(capped, softcap) as tf.Tensor3D;
+    }
+    const s = tf.add(tf.reshape(raw, [B, kvH, rows, Tk]), biasR);
     const p = tf.reshape(tf.softmax(s), [B * kvH, rows, Tk]) as tf.Tensor3D;
-    save([q3, k3, v3, p]);
+    save(capped ? [q3, k3, v3, p, capped] : [q3, k3, v3, p]);
     return {
       value: tf.reshape(tf.matMul(p, v3), [B, H, Tq, dh]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sp] = saved as tf.Tensor3D[];
+        const [sq, sk, sv, sp, st] = saved as tf.Tensor3D[];
         const dO = tf.reshape(dy, [B * kvH, rows, dh]) as tf.Tensor3D;
         const dP = tf.matMul(dO, tf.transpose(sv, [0, 2, 1]));
         const dV = tf.matMul(tf.transpose(sp, [0, 2, 1]), dO);
-        const dS = tf.mul(tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true))), scale) as tf.Tensor3D;
+        let dS = tf.mul(tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true))), scale) as tf.Tensor3D;
+        if (st) dS = tf.mul(dS, tf.sub(1, tf.square(st))) as tf.Tensor3D;
         const dQ = tf.matMul(dS, sk);
         const dK = tf.matMul(tf.transpose(dS, [0, 2, 1]), sq);
         return [tf.reshape(dQ, [B, H, Tq, dh]), tf.reshape(dK, [B, kvH, Tk, dh]), tf.reshape(dV, [B, kvH, Tk, dh])];
@@ -143,36 +140,19 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.
 }
 
 /**
- * Rotary position embedding (Hugging Face "rotate_half" layout) of x [B, heads, T, dh] with
- * cos, sin [B, 1, T, dh].
+ * Rotary position embedding (Hugging Face "rotate_half" layout) of the first `cos.shape[3]`
+ * dimensions of x [B, heads, T, dh] with cos, sin [B, 1, T, rd]; the other dh - rd pass through
+ * (partial rotary: GPT-NeoX, Phi-3).
  */
 export function rope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
+  const dh = x.shape[3];
+  const rd = cos.shape[3];
+  const [xr, xp] = rd === dh ? [x, undefined] : (tf.split(x, [rd, dh - rd], 3) as [tf.Tensor4D, tf.Tensor4D]);
+  const half = rd / 2;
+  const [x1, x2] = tf.split(xr, [half, half], 3);
   const rotated = tf.concat([tf.neg(x2), x1], 3);
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
-}
-
-/**
- * Rotary tables for given positions: cos, sin [B, 1, T, dh] as float32, with the inverse
- * frequencies 1 / theta^(2i/dh) computed in float32 as Hugging Face does.
- */
-export function ropeTables(positions: Int32Array, B: number, T: number, dh: number, theta: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
-  const half = dh / 2;
-  const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / dh)));
-  const cos = new Float32Array(B * T * dh);
-  const sin = new Float32Array(B * T * dh);
-  for (let r = 0; r < B * T; r++) {
-    for (let i = 0; i < half; i++) {
-      const a = Math.fround(positions[r] * inv[i]);
-      const c = Math.cos(a);
-      const s = Math.sin(a);
-      cos[r * dh + i] = c; cos[r * dh + half + i] = c;
-      sin[r * dh + i] = s; sin[r * dh + half + i] = s;
-    }
-  }
-  return { cos: tf.tensor4d(cos, [B, 1, T, dh]), sin: tf.tensor4d(sin, [B, 1, T, dh]) };
+  const y = tf.add(tf.mul(xr, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  return xp ? (tf.concat([y, xp], 3) as tf.Tensor4D) : y;
 }
 
 /**
@@ -192,10 +172,11 @@ export function positionsFromMask(mask: ArrayLike<number>, B: number, total: num
 
 /**
  * Additive attention mask [B, 1, T, total] for the last T query positions of a mask [B, total]:
- * a query at absolute index i sees key j when j <= i and mask[j] = 1. Rows that see nothing
- * (padding queries) get -1e9 everywhere: a uniform, harmless softmax instead of NaN.
+ * a query at absolute index i sees key j when j <= i, mask[j] = 1 and, with a sliding `window`
+ * W > 0, i - j < W (transformers' sliding_window_overlay). Rows that see nothing (padding queries)
+ * get -1e9 everywhere: a uniform, harmless softmax instead of NaN.
  */
-export function attentionBias(mask: ArrayLike<number>, B: number, total: number, T: number): tf.Tensor4D {
+export function attentionBiasData(mask: ArrayLike<number>, B: number, total: number, T: number, window = 0): Float32Array {
   const out = new Float32Array(B * T * total);
   const past = total - T;
   for (let b = 0; b < B; b++) {
@@ -203,36 +184,48 @@ export function attentionBias(mask: ArrayLike<number>, B: number, total: number,
       const i = past + t;
       const row = (b * T + t) * total;
       for (let j = 0; j < total; j++) {
-        if (j > i || !mask[b * total + j]) out[row + j] = -1e9;
+        if (j > i || !mask[b * total + j] || (window > 0 && i - j >= window)) out[row + j] = -1e9;
       }
     }
   }
-  return tf.tensor4d(out, [B, 1, T, total]);
+  return out;
+}
+
+/** {@link attentionBiasData} as a tensor. */
+export function attentionBias(mask: ArrayLike<number>, B: number, total: number, T: number, window = 0): tf.Tensor4D {
+  return tf.tensor4d(attentionBiasData(mask, B, total, T, window), [B, 1, T, total]);
 }
 
 /**
- * Mean cross-entropy of `targets` given hidden states h [n, E] and the output matrix, stored
- * both as headEV [E, V] (forward: logits = h·headEV) and headVE [V, E] (backward: dh = dlogits·headVE).
- * Custom gradient: softmax - one-hot, no broadcast Equal (the slow part of logSumExp's gradient
- * on WASM).
+ * logits = h·headEV for h [n, E], with headEV [E, V] and the same matrix as headVE [V, E]: the
+ * backward pass is dh = dlogits·headVE, a plain matMul (a transpose flag is slow on WASM).
  */
-export function crossEntropyFromHidden(h: tf.Tensor2D, headEV: tf.Tensor2D, headVE: tf.Tensor2D, targets: Int32Array): tf.Scalar {
-  const n = h.shape[0];
-  const V = headEV.shape[1];
-  const f = customOp((hi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const logits = tf.matMul(hi as tf.Tensor2D, headEV);
-    const lse = tf.logSumExp(logits, -1, true);
+export function headLogits(h: tf.Tensor2D, headEV: tf.Tensor2D, headVE: tf.Tensor2D): tf.Tensor2D {
+  const f = customOp((hi: tf.Tensor) => ({
+    value: tf.matMul(hi as tf.Tensor2D, headEV),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, headVE),
+  }));
+  return f(h) as tf.Tensor2D;
+}
+
+/**
+ * Mean cross-entropy of `targets` (one per row) given logits [n, V]. Custom gradient:
+ * (softmax - one-hot) / n, without the broadcast Equal that makes logSumExp's gradient slow on WASM.
+ */
+export function crossEntropyFromLogits(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  const [n, V] = logits.shape;
+  const f = customOp((li: tf.Tensor, save: tf.GradSaveFunc) => {
+    const lse = tf.logSumExp(li, -1, true);
     const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), V), 'float32');
-    const picked = tf.sum(tf.mul(logits, onehot), -1, true);
-    save([logits, lse, onehot]);
+    const picked = tf.sum(tf.mul(li, onehot), -1, true);
+    save([li, lse, onehot]);
     return {
       value: tf.div(tf.sum(tf.sub(lse, picked)), n),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [lg, l, oh] = saved;
-        const dlogits = tf.mul(tf.sub(tf.exp(tf.sub(lg, l)), oh), tf.div(dy, n));
-        return tf.matMul(dlogits as tf.Tensor2D, headVE);
+        return tf.mul(tf.sub(tf.exp(tf.sub(lg, l)), oh), tf.div(dy, n));
       },
     };
   });
-  return f(h) as tf.Scalar;
+  return f(logits) as tf.Scalar;
 }

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, selectBackend, type LeaveOneOutSplit } from '@allmrec/core';
 import { buildEvalSet, getProtocol } from '@allmrec/eval';
-import type { CausalLM } from './causal-lm';
-import { loadCausalLMSync } from './checkpoint';
-import { OnnxCausalLM } from './onnx/onnx-lm';
+import type { CausalLM, ForwardOptions, ForwardResult, KVCache } from './causal-lm';
+import { loadCausalLM, loadCausalLMSync } from './checkpoint';
+import { generate } from './generate';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { Stage2Model, type Stage2Example, type Stage2Sources } from './stage2';
 import { writeTinyCheckpoint } from './tiny';
@@ -190,7 +190,7 @@ function lmSnapshot(model: TransformerLM): string[] {
     if (o instanceof tf.Tensor) out.push(Buffer.from((o.dataSync() as Float32Array).buffer).toString('base64'));
     else if (o && typeof o === 'object') for (const v of Object.values(o)) visit(v);
   };
-  visit(model.weights);
+  visit([...(model as unknown as { tensors(): Set<tf.Tensor> }).tensors()]);
   return out;
 }
 
@@ -225,18 +225,82 @@ test('candidates are re-drawn every step, hold the target and never an interacte
   m.dispose();
 });
 
+/** A KV cache that only remembers where the prompt ended. */
+interface RigCache extends KVCache { prompt: number }
+
+/**
+ * A rigged CausalLM with the test LM's tokenizer: token embeddings are one-hot rows, generation
+ * always answers `answer`, and scoring gives log-probability 0 to the continuation `favoured`
+ * and exactly -1 to every other one (it looks ahead at each row's tokens, which a rig may).
+ */
+class RiggedLM implements CausalLM {
+  readonly differentiable = false;
+  readonly config: CausalLM['config'];
+  constructor(private readonly base: CausalLM, private readonly answer: number[], private readonly favoured: number[]) {
+    this.config = { ...base.config, hiddenSize: base.config.vocabSize + 4 };
+  }
+  get tokenizer() { return this.base.tokenizer; }
+  embedTokens(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => tf.oneHot(tf.cast(ids, 'int32'), this.config.hiddenSize).toFloat() as tf.Tensor3D);
+  }
+  /** Token id of each row position (-1 for a slot vector), from the one-hot rows. */
+  private tokens(x: tf.Tensor3D): number[][] {
+    const [B, T, H] = x.shape;
+    const d = x.dataSync();
+    return Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => {
+      const row = d.subarray((b * T + t) * H, (b * T + t + 1) * H);
+      let sum = 0;
+      let at = -1;
+      for (let i = 0; i < H; i++) { sum += row[i]; if (row[i] === 1) at = i; }
+      return sum === 1 && at >= 0 ? at : -1;
+    }));
+  }
+  forward(x: tf.Tensor3D, mask: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
+    const [B, T] = x.shape;
+    const V = this.config.vocabSize;
+    const past = options.pastKeyValues as RigCache | undefined;
+    const prompt = past?.prompt ?? T;
+    const cache: RigCache | undefined = options.useCache ? { length: mask.shape[1], batch: B, prompt, dispose() {} } : undefined;
+    /** Logits putting all mass on `id` (log-probability 0), or -1 exactly on `id` with `other` taking the rest. */
+    const row = (id: number, penalty = false) => {
+      const r = new Float32Array(V).fill(-1e4);
+      r[id] = 0;
+      if (penalty) r[(id + 1) % V] = Math.log(Math.E - 1);
+      return r;
+    };
+    if (options.logitIndices) {
+      // Scoring: rows are continuations (tokens 0..L-2) after the shared prompt.
+      const toks = this.tokens(x);
+      const out = new Float32Array(options.logitIndices.length * V);
+      options.logitIndices.forEach((flat, k) => {
+        const b = Math.floor(flat / T);
+        const j = flat % T;
+        const seq = toks[b];
+        const real = seq.filter((_, i) => i < T && mask.dataSync()[b * mask.shape[1] + mask.shape[1] - T + i] === 1);
+        const isFavoured = real.every((id, i) => id === this.favoured[i]) && real.length === this.favoured.length - 1;
+        const next = j + 1 < real.length ? real[j + 1] : this.favoured[this.favoured.length - 1];
+        out.set(row(next, !isFavoured && j === 0), k * V);
+      });
+      return { logits: tf.tensor3d(out, [1, options.logitIndices.length, V]), pastKeyValues: cache };
+    }
+    // Generation (and the prompt call of scoring): the k-th new token is answer[k], then EOS.
+    const k = past ? past.length - prompt + 1 : 0;
+    const next = k < this.answer.length ? this.answer[k] : this.config.eosTokenId!;
+    const out = new Float32Array(B * V);
+    for (let b = 0; b < B; b++) out.set(row(next), b * V);
+    return { logits: tf.tensor3d(out, [B, 1, V]), pastKeyValues: cache };
+  }
+  dispose() {}
+}
+
 test('evaluation metrics on a rigged LM (always answers one title; scores favour it)', async () => {
   const split = fakeSplit(8, 7);
   const set = buildEvalSet(split, getProtocol('test-20'), { seed: 42, maxUsers: 8 });
   // Rig: the answer is the test target of the first evaluated user.
   const fixed = set.targets[0];
   const answerIds = lm.tokenizer.encode(`"${TITLES[fixed]}"`);
-  const fixedCont = [...answerIds, lm.config.eosTokenId!].join();
-  const rigged: CausalLM = Object.assign(Object.create(lm), {
-    generate: (e: tf.Tensor3D) => Array.from({ length: e.shape[0] }, () => [...answerIds]),
-    scoreContinuations: (_e: tf.Tensor3D, _m: tf.Tensor2D, conts: number[][]) => Float32Array.from(conts, (c) => (c.join() === fixedCont ? 0 : -1)),
-  });
-  const m = new Stage2Model(rigged, fakeSources(), { ...SMALL, numCandidates: 20 }, 5);
+    const rigged = new RiggedLM(lm, answerIds, [...answerIds, lm.config.eosTokenId!]);
+  const m = new Stage2Model(rigged, fakeSources(), { ...SMALL, numCandidates: 20, maxNewTokens: answerIds.length + 1 }, 5);
   const r = await m.evaluate(split, { seed: 42, maxUsers: 8, keepOutputs: true });
   const n = set.users.length;
   let hit = 0;
@@ -280,9 +344,10 @@ test('generation stops at the context window of an LM whose positions the prompt
   const promptLen = renderPrompt(lm.tokenizer, TEMPLATES.movies, [1, 2, 3].map(item), [4, 5, 6, 7].map(item), { placeholderId: 0 }).ids.length;
   const short = loadCausalLMSync(writeTinyCheckpoint(path.join(tmp, 'lm-short'), { family: 'gpt2', seed: 5, hidden: 16, heads: 2, layers: 2, maxPositions: promptLen + 2 }));
   // Asked for 20 new tokens, the LM itself refuses to run past its positions...
-  expect(() => tf.tidy(() => {
-    short.generate(short.embedTokens(tf.zeros([1, promptLen], 'int32') as tf.Tensor2D), tf.ones([1, promptLen]) as tf.Tensor2D, { maxNewTokens: 20 });
-  })).toThrow(/exceeds the model's/);
+  const e = short.embedTokens(tf.zeros([1, promptLen], 'int32') as tf.Tensor2D);
+  const mask = tf.ones([1, promptLen]) as tf.Tensor2D;
+  await expect(generate(short, e, mask, { maxNewTokens: 20 })).rejects.toThrow(/exceeds the model's/);
+  tf.dispose([e, mask]);
   // ...so Stage 2 generates only into the 2 free positions.
   const m = new Stage2Model(short, fakeSources(), { ...SMALL, maxNewTokens: 20 }, 6);
   const [text] = await m.generateTexts([ex]);
@@ -295,7 +360,7 @@ test('evaluation and recommend on onnxruntime give the tfjs results', async () =
   const split = fakeSplit(6, 12);
   const m = new Stage2Model(lm, fakeSources(), { ...SMALL, numCandidates: 6, historyLength: 4 }, 8);
   await m.fit({ split, epochs: 2 });
-  const onnx = await OnnxCausalLM.fromCheckpoint(path.join(tmp, 'lm'), { intraOpNumThreads: 1, cacheDir: path.join(tmp, 'onnx') });
+  const onnx = await loadCausalLM(path.join(tmp, 'lm'), { runtime: 'onnx', onnx: { intraOpNumThreads: 1, cacheDir: path.join(tmp, 'onnx') } });
   try {
     const set = buildEvalSet(split, { ...getProtocol('test-20'), numNegatives: 5 }, { seed: 4 });
     const a = await m.evaluateSet(set, { keepOutputs: true });

@@ -38,6 +38,9 @@ import { prefixExamples, warmStartProjectors, type WarmStartResult } from './sta
 import { WeightAverage } from './weight-average';
 import { buildEvalSet, evaluateScores, getProtocol, interactedItems, sampleCandidates, type EvalSet } from '@allmrec/eval';
 import type { CausalLM } from './causal-lm';
+import { generate } from './generate';
+import { causalLMLoss } from './loss';
+import { scoreContinuations } from './score';
 import {
   matchesTitle, namedCandidate, renderPrompt, renderTarget, type PromptItem, type PromptTemplate, type RenderedPrompt,
 } from './prompt';
@@ -173,22 +176,13 @@ export interface Stage2FitResult {
   warmStart?: WarmStartResult;
 }
 
-/**
- * The frozen LM's forward on another runtime, for inference only (evaluation, `recommend`):
- * {@link OnnxCausalLM} fulfils it. Inputs are the same input embeddings the tfjs LM would read.
- */
-export interface Stage2InferenceLM {
-  generate(
-    inputsEmbeds: Float32Array, batch: number, seq: number, attentionMask: ArrayLike<number> | undefined,
-    options: { maxNewTokens: number; repetitionPenalty?: number; eosTokenId?: number | number[] },
-  ): Promise<number[][]>;
-  scoreContinuations(promptEmbeds: Float32Array, promptLength: number, continuations: readonly (readonly number[])[]): Promise<Float32Array>;
-}
-
 /** Options of {@link Stage2Model.evaluate}. */
 export interface Stage2EvalOptions {
-  /** Run the frozen LM's forward here instead of on tfjs (e.g. an OnnxCausalLM of the same checkpoint). */
-  inference?: Stage2InferenceLM;
+  /**
+   * Run the frozen LM's inference on this LM instead (e.g. an OnnxCausalLM of the same checkpoint):
+   * any {@link CausalLM} with the same vocabulary and embedding width.
+   */
+  inference?: CausalLM;
   /** Seed of the evaluation set (default 42, as eval's buildEvalSet). */
   seed?: number;
   /** At most this many test users (default 10,000, the paper's). */
@@ -252,7 +246,7 @@ export class Stage2Model {
     if (!(Number.isInteger(this.config.warmStartSteps) && this.config.warmStartSteps >= 0)) throw new RangeError(`Stage2Model: warmStartSteps must be a non-negative integer, got ${this.config.warmStartSteps}`);
     if (!(this.config.warmStartDistill >= 0 && this.config.warmStartDistill <= 1)) throw new RangeError(`Stage2Model: warmStartDistill must be in [0, 1], got ${this.config.warmStartDistill}`);
     if (!(this.config.weightAverage >= 0 && this.config.weightAverage < 1)) throw new RangeError(`Stage2Model: weightAverage must be in [0, 1), got ${this.config.weightAverage}`);
-    const { fu, fi } = createProjectors(sources.userDim, sources.itemDim, lm.hiddenSize, seed);
+    const { fu, fi } = createProjectors(sources.userDim, sources.itemDim, lm.config.hiddenSize, seed);
     this.fu = fu;
     this.fi = fi;
     this.params = new Map<string, tf.Variable>();
@@ -331,7 +325,7 @@ export class Stage2Model {
     const ei = this.itemEmb(itemIds);
     if (ei.length !== itemIds.length * this.sources.itemDim) throw new Error(`Stage2Model: itemEmbeddings gave ${ei.length} values for ${itemIds.length} items of dim ${this.sources.itemDim}`);
     const embeds = tf.tidy(() => {
-      const H = this.lm.hiddenSize;
+      const H = this.lm.config.hiddenSize;
       const tokRows = tf.reshape(this.lm.embedTokens(tf.tensor2d(ids, [B, T], 'int32')), [B * T, H]);
       const parts: tf.Tensor2D[] = [tokRows as tf.Tensor2D, this.fu.apply(tf.tensor2d(xu, [B, this.sources.userDim]))];
       if (itemIds.length) parts.push(this.fi.apply(tf.tensor2d(ei, [itemIds.length, this.sources.itemDim])));
@@ -345,7 +339,7 @@ export class Stage2Model {
     return tf.tidy(() => {
       const inp = this.buildInputs(examples, userReps);
       if (!inp.labels) throw new Error('Stage2Model.lossOf: every example needs a target');
-      return this.lm.loss(inp.embeds, inp.mask, inp.labels, { recompute: this.config.recompute });
+      return causalLMLoss(this.lm, inp.embeds, inp.mask, inp.labels, { recompute: this.config.recompute });
     });
   }
 
@@ -405,7 +399,7 @@ export class Stage2Model {
     let warmStart: WarmStartResult | undefined;
     if (resumed === 0 && iface && c.warmStartSteps > 0) {
       const pre = prefixExamples(split, users);
-      warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.hiddenSize, {
+      warmStart = warmStartProjectors(this.fu, this.fi, iface, this.lm.config.hiddenSize, {
         ...pre, split, X: this.userRepsOf(pre.histories), userDim: d, items: this.itemCache, itemDim: this.sources.itemDim, historyLength: c.historyLength, numCandidates: c.numCandidates,
         ...(this.sources.cfScores ? { teacher: (h: Int32Array[], cands: Int32Array[]) => this.sources.cfScores!(h, cands) } : {}),
       }, {
@@ -464,7 +458,7 @@ export class Stage2Model {
 
   private runKey(seed: number, users: number): string {
     const { epochs: _e, ...rest } = this.config;
-    return JSON.stringify({ config: rest, seed, users, userDim: this.sources.userDim, itemDim: this.sources.itemDim, hidden: this.lm.hiddenSize });
+    return JSON.stringify({ config: rest, seed, users, userDim: this.sources.userDim, itemDim: this.sources.itemDim, hidden: this.lm.config.hiddenSize });
   }
 
   private async writeCheckpoint(dir: string, seed: number, users: number, epoch: number, adam: Adam, history: Stage2EpochStats[], average?: WeightAverage): Promise<void> {
@@ -508,15 +502,13 @@ export class Stage2Model {
   /**
    * Greedy answers for a batch of prompts (no targets), on tfjs or on `inference` when given.
    */
-  async generateTexts(examples: Stage2Example[], userReps?: Float32Array, inference?: Stage2InferenceLM): Promise<string[]> {
+  async generateTexts(examples: Stage2Example[], userReps?: Float32Array, inference?: CausalLM): Promise<string[]> {
     const inp = this.buildInputs(examples.map((e) => ({ history: e.history, candidates: e.candidates })), userReps);
     // Generation stops at the LM's context window (a prompt that fills it leaves room for a short answer only).
     const room = Math.max(1, this.lm.config.maxPositions - inp.embeds.shape[1]);
     const opts = { maxNewTokens: Math.min(this.config.maxNewTokens, room), repetitionPenalty: this.config.repetitionPenalty, eosTokenId: this.eosId };
     try {
-      const gen = inference
-        ? await inference.generate(inp.embeds.dataSync() as Float32Array, inp.embeds.shape[0], inp.embeds.shape[1], inp.mask.dataSync(), opts)
-        : this.lm.generate(inp.embeds, inp.mask, opts);
+      const gen = await generate(this.runtime(inference), inp.embeds, inp.mask, opts);
       return gen.map((g) => this.lm.tokenizer.decode(g));
     } finally {
       inp.embeds.dispose();
@@ -524,13 +516,23 @@ export class Stage2Model {
     }
   }
 
+  /** The LM inference runs on: `inference` when given (checked against the trained LM), else the trained LM. */
+  private runtime(inference?: CausalLM): CausalLM {
+    if (!inference || inference === this.lm) return this.lm;
+    const a = this.lm.config;
+    const b = inference.config;
+    if (a.vocabSize !== b.vocabSize || a.hiddenSize !== b.hiddenSize) {
+      throw new Error(`Stage2Model: the inference LM (${b.modelType}, vocabulary ${b.vocabSize}, width ${b.hiddenSize}) is not the trained one (${a.modelType}, ${a.vocabSize}, ${a.hiddenSize})`);
+    }
+    return inference;
+  }
+
   /** Log-probability of each candidate's `"<title>"` + EOS after the prompt (one prompt), on tfjs or `inference`. */
-  async scoreCandidates(example: Stage2Example, userReps?: Float32Array, inference?: Stage2InferenceLM): Promise<Float32Array> {
+  async scoreCandidates(example: Stage2Example, userReps?: Float32Array, inference?: CausalLM): Promise<Float32Array> {
     const inp = this.buildInputs([{ history: example.history, candidates: example.candidates }], userReps);
     try {
       const conts = Array.from(example.candidates, (id) => renderTarget(this.lm.tokenizer, this.item(id).title, this.eosId));
-      if (inference) return await inference.scoreContinuations(inp.embeds.dataSync() as Float32Array, inp.embeds.shape[1], conts);
-      return this.lm.scoreContinuations(inp.embeds, inp.mask, conts);
+      return await scoreContinuations(this.runtime(inference), inp.embeds, inp.mask, conts);
     } finally {
       inp.embeds.dispose();
       inp.mask.dispose();
@@ -595,7 +597,7 @@ export class Stage2Model {
    * One recommendation (for `allmrec recommend`): generated answer, the candidate it names, the
    * ranking; the LM's forward runs on `inference` when given, else on tfjs.
    */
-  async recommend(history: Int32Array, candidates: Int32Array, inference?: Stage2InferenceLM): Promise<Stage2Recommendation> {
+  async recommend(history: Int32Array, candidates: Int32Array, inference?: CausalLM): Promise<Stage2Recommendation> {
     const ex = { history, candidates };
     const [text] = await this.generateTexts([ex], undefined, inference);
     const idx = namedCandidate(text, Array.from(candidates, (id) => this.item(id).title));
@@ -614,7 +616,7 @@ export class Stage2Model {
       kind: STAGE2_KIND,
       config: {
         config: this.config, seed: this.seed, userDim: this.sources.userDim, itemDim: this.sources.itemDim,
-        hiddenSize: this.lm.hiddenSize, lm: { modelType: this.lm.config.modelType, vocabSize: this.lm.config.vocabSize }, template: this.sources.template,
+        hiddenSize: this.lm.config.hiddenSize, lm: { modelType: this.lm.config.modelType, vocabSize: this.lm.config.vocabSize }, template: this.sources.template,
       },
       tensors,
     });
@@ -625,8 +627,8 @@ export class Stage2Model {
     await selectBackend();
     const art = await readArtifact(dir, { expectKind: STAGE2_KIND });
     const cfg = art.config as { config: Stage2Config; seed: number; userDim: number; itemDim: number; hiddenSize: number };
-    if (cfg.userDim !== sources.userDim || cfg.itemDim !== sources.itemDim || cfg.hiddenSize !== lm.hiddenSize) {
-      throw new Error(`Stage2Model.load: ${dir} was trained for userDim ${cfg.userDim}, itemDim ${cfg.itemDim}, LM hidden ${cfg.hiddenSize}; got ${sources.userDim}, ${sources.itemDim}, ${lm.hiddenSize}`);
+    if (cfg.userDim !== sources.userDim || cfg.itemDim !== sources.itemDim || cfg.hiddenSize !== lm.config.hiddenSize) {
+      throw new Error(`Stage2Model.load: ${dir} was trained for userDim ${cfg.userDim}, itemDim ${cfg.itemDim}, LM hidden ${cfg.hiddenSize}; got ${sources.userDim}, ${sources.itemDim}, ${lm.config.hiddenSize}`);
     }
     const model = new Stage2Model(lm, sources, { ...cfg.config, ...config }, cfg.seed);
     const values = new Map([...art.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));

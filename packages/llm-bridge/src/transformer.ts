@@ -1,100 +1,111 @@
 /**
- * One decoder-only transformer that every supported family maps its checkpoint onto:
+ * The tfjs runtime of every supported decoder family: a {@link CausalLM} over a
+ * {@link DecoderArch} and its {@link DecoderData} (see decoder/arch.ts for the math). The weights
+ * are uploaded once as plain tensors (never variables); the forward is differentiable w.r.t. the
+ * input embeddings, with custom gradients where WASM needs them (layers.ts).
  *
- *   x      = inputEmbeds                                  [B, T, E]
- *   x      = project_in(x)                                (OPT with word_embed_proj_dim only)
- *   x     += P[position]                                  (learned positions: GPT-2, OPT)
- *   block (pre-norm):  x += Attn(N1(x));  x += MLP(N2(x))
- *   block (post-norm): x = N1(x + Attn(x)); x = N2(x + MLP(x))   (OPT-350m)
- *   Attn   = softmax(q·kᵀ·scale + mask)·v over grouped KV heads, RoPE on q, k (Llama family)
- *   MLP    = down(act(up(x)))  or  down(act(gate(x)) * up(x))  (SwiGLU)
- *   logits = project_out(N_final(x)) · Headᵀ              (Head = the tied embeddings or lm_head)
- *
- * Positions are cumsum(mask) - 1 (left padding safe). The class implements {@link CausalLM}:
- * forward, loss, greedy generation and continuation scoring share this one forward.
+ * Positions are cumsum(mask) - 1 (left padding safe); RoPE tables and attention masks are
+ * computed on the host for each call (decoder/rope.ts, layers.ts), so the ONNX runtime, which
+ * reads the same functions, cannot drift from this one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {
-  CausalLM, CausalLMConfig, ForwardOptions, ForwardResult, GenerateOptions, LMTokenizer, LossOptions, PastKeyValues,
-} from './causal-lm';
-import { disposePastKeyValues } from './causal-lm';
+import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from './causal-lm';
+import type { DecoderArch, DecoderData, LinearData, NormData } from './decoder/arch';
+import { ropeCosSin } from './decoder/rope';
 import {
-  activate, attend, customOp, attentionBias, crossEntropyFromHidden, linear, norm, positionsFromMask, rope, ropeTables,
-  type Activation, type Linear, type Norm,
+  activate, attend, attentionBias, customOp, headLogits, linear, norm, positionsFromMask, rope, type Linear, type Norm,
 } from './layers';
 
-/** Weights of one block, in the family-independent layout (linear weights [in, out]). */
-export interface BlockWeights {
+/** Weights of one block as tensors. */
+interface Block {
   norm1: Norm;
+  norm2: Norm;
+  attnOutNorm?: Norm;
+  mlpOutNorm?: Norm;
   q: Linear;
   k: Linear;
   v: Linear;
   o: Linear;
-  norm2: Norm;
-  /** Present for gated MLPs (SwiGLU): down(act(gate(x)) * up(x)). */
+  qNorm?: Norm;
+  kNorm?: Norm;
   gate?: Linear;
   up: Linear;
   down: Linear;
-  /** Multiplier of q·kᵀ (1/sqrt(headDim), or GPT-2's per-layer variant). */
-  attnScale: number;
 }
 
-/** Every weight of a decoder, family-independent. Plain tensors, never variables. */
-export interface DecoderWeights {
-  /** Token embeddings [V, E]. */
-  embed: tf.Tensor2D;
-  /** Learned position table and the index offset of position 0 (2 for OPT). */
-  positions?: { table: tf.Tensor2D; offset: number };
-  /** Rotary embeddings over the whole head. */
-  rope?: { theta: number };
-  projectIn?: Linear;
-  projectOut?: Linear;
-  blocks: BlockWeights[];
-  finalNorm?: Norm;
-  /** False for post-norm blocks (OPT with do_layer_norm_before = false). */
-  preNorm: boolean;
-  activation: Activation;
-  /** Output projection [E, V] (logits = h·headEV). */
-  headEV: tf.Tensor2D;
-  /** The same matrix as [V, E] (the embeddings when tied), used by the loss's backward pass. */
-  headVE: tf.Tensor2D;
+/** Per-call tensors shared by every block. */
+interface CallContext {
+  /** Additive mask per distinct sliding window (0 = full causal). */
+  bias: Map<number, tf.Tensor4D>;
+  rope?: { cos: tf.Tensor4D; sin: tf.Tensor4D };
 }
 
-/** A {@link CausalLM} over {@link DecoderWeights}. Build one with `loadCausalLM`. */
+/** The cache of a {@link TransformerLM}: keys and values per layer, [B, kvHeads, past, headDim] (keys after RoPE). */
+export class TransformerKVCache implements KVCache {
+  constructor(readonly keys: tf.Tensor4D[], readonly values: tf.Tensor4D[], readonly length: number) {}
+  get batch(): number {
+    return this.keys[0]?.shape[0] ?? 1;
+  }
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t.dispose();
+  }
+}
+
+/** A decoder on tfjs. Build one with `loadCausalLM` (or from arch + data with the constructor). */
 export class TransformerLM implements CausalLM {
-  readonly hiddenSize: number;
+  readonly differentiable = true;
+  private readonly embed: tf.Tensor2D;
+  private readonly positions?: tf.Tensor2D;
+  private readonly projectIn?: Linear;
+  private readonly projectOut?: Linear;
+  private readonly blocks: Block[];
+  private readonly finalNorm?: Norm;
+  /** Output matrix as [E, V] (forward) and [V, E] (backward). */
+  private readonly headEV: tf.Tensor2D;
+  private readonly headVE: tf.Tensor2D;
+  private readonly headBias?: tf.Tensor1D;
+  private readonly windows: number[];
 
-  constructor(
-    readonly config: CausalLMConfig,
-    readonly weights: DecoderWeights,
-    readonly tokenizer: LMTokenizer,
-  ) {
-    this.hiddenSize = config.embedSize;
+  constructor(readonly config: DecoderArch, data: DecoderData, readonly tokenizer: LMTokenizer) {
+    const a = config;
+    const t2 = (x: { shape: number[]; data: Float32Array }) => tf.tensor2d(x.data, x.shape as [number, number]);
+    const t1 = (x: { shape: number[]; data: Float32Array }) => tf.tensor1d(x.data);
+    const lin = (l: LinearData): Linear => ({ w: t2(l.w), b: l.b ? t1(l.b) : undefined });
+    const nrm = (n: NormData, kind: 'layer' | 'rms' = a.norm): Norm => ({ kind, g: t1(n.g), b: n.b ? t1(n.b) : undefined, eps: a.normEps });
+    this.embed = t2(data.embed);
+    if (data.positions) this.positions = t2(data.positions);
+    if (data.projectIn) this.projectIn = lin(data.projectIn);
+    if (data.projectOut) this.projectOut = lin(data.projectOut);
+    this.blocks = data.blocks.map((b) => ({
+      norm1: nrm(b.norm1),
+      norm2: b.norm2 === b.norm1 ? nrm(b.norm1) : nrm(b.norm2),
+      attnOutNorm: b.attnOutNorm && nrm(b.attnOutNorm),
+      mlpOutNorm: b.mlpOutNorm && nrm(b.mlpOutNorm),
+      q: lin(b.q), k: lin(b.k), v: lin(b.v), o: lin(b.o),
+      qNorm: b.qNorm && nrm(b.qNorm, 'rms'), kNorm: b.kNorm && nrm(b.kNorm, 'rms'),
+      gate: b.gate && lin(b.gate), up: lin(b.up), down: lin(b.down),
+    }));
+    if (data.finalNorm) this.finalNorm = nrm(data.finalNorm);
+    this.headVE = data.head === data.embed ? this.embed : t2(data.head);
+    this.headEV = tf.tidy(() => tf.transpose(this.headVE) as tf.Tensor2D);
+    if (data.headBias) this.headBias = t1(data.headBias);
+    this.windows = [...new Set(a.slidingWindows)];
   }
 
   embedTokens(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => tf.gather(this.weights.embed, tf.cast(ids, 'int32')) as unknown as tf.Tensor3D);
+    return tf.tidy(() => {
+      const e = tf.gather(this.embed, tf.cast(ids, 'int32')) as unknown as tf.Tensor3D;
+      return this.config.embedScale === 1 ? e : (tf.mul(e, this.config.embedScale) as tf.Tensor3D);
+    });
   }
 
   forward(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
-    const { hidden, cache } = this.hiddenStates(inputEmbeds, attentionMask, options.pastKeyValues, !!options.useCache);
-    const logits = tf.tidy(() => {
-      const [B, T, E] = hidden.shape;
-      const h = options.lastPositionOnly ? tf.slice(hidden, [0, T - 1, 0], [B, 1, E]) : hidden;
-      return tf.reshape(tf.matMul(tf.reshape(h, [-1, E]), this.weights.headEV), [B, h.shape[1], -1]) as tf.Tensor3D;
-    });
-    hidden.dispose();
-    return cache ? { logits, pastKeyValues: cache } : { logits };
-  }
-
-  /** Final hidden states (after the final norm and project_out) [B, T, E] and the new cache. */
-  private hiddenStates(
-    inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, past: PastKeyValues | undefined, useCache: boolean, recompute = false,
-  ): { hidden: tf.Tensor3D; cache?: PastKeyValues } {
-    const c = this.config;
-    const w = this.weights;
+    const a = this.config;
     const [B, T, E] = inputEmbeds.shape;
-    if (E !== c.embedSize) throw new Error(`inputEmbeds width ${E} does not match the model's embedding size ${c.embedSize}`);
+    if (E !== a.hiddenSize) throw new Error(`inputEmbeds width ${E} does not match the model's embedding size ${a.hiddenSize}`);
+    const past = options.pastKeyValues as TransformerKVCache | undefined;
+    if (past && !(past instanceof TransformerKVCache)) throw new Error('pastKeyValues must come from this runtime (a TransformerLM forward with useCache)');
+    if (past && past.batch !== B && past.batch !== 1) throw new Error(`pastKeyValues hold ${past.batch} rows; the call has ${B} (a cache must have the call's batch or 1)`);
     const pastLen = past?.length ?? 0;
     const total = pastLen + T;
     if (attentionMask.shape[0] !== B || attentionMask.shape[1] !== total) {
@@ -102,244 +113,174 @@ export class TransformerLM implements CausalLM {
     }
     const maskData = attentionMask.dataSync();
     const positions = positionsFromMask(maskData, B, total, T);
-    let maxPos = 0;
-    for (const p of positions) maxPos = Math.max(maxPos, p);
-    if (maxPos >= c.maxPositions) throw new Error(`position ${maxPos} exceeds the model's ${c.maxPositions} positions`);
-
+    if (a.learnedPositions) {
+      let maxPos = 0;
+      for (const p of positions) maxPos = Math.max(maxPos, p);
+      const limit = a.learnedPositions.rows - a.learnedPositions.offset;
+      if (maxPos >= limit) throw new Error(`position ${maxPos} exceeds the model's ${limit} learned positions`);
+    }
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
-    const hidden = tf.tidy(() => {
-      const bias = attentionBias(maskData, B, total, T);
-      const tables = w.rope ? ropeTables(positions, B, T, c.headDim, w.rope.theta) : undefined;
-      let x: tf.Tensor3D = inputEmbeds;
-      if (w.projectIn) x = linear(x, w.projectIn);
-      if (w.positions) {
-        const idx = tf.tensor2d(positions.map((p) => p + w.positions!.offset), [B, T], 'int32');
-        x = tf.add(x, tf.gather(w.positions.table, idx)) as tf.Tensor3D;
+    const useCache = !!options.useCache && !options.recompute;
+    const logits = tf.tidy(() => {
+      const ctx: CallContext = { bias: new Map(this.windows.map((w) => [w, attentionBias(maskData, B, total, T, w)])) };
+      if (a.rope) {
+        const { cos, sin } = ropeCosSin(a.rope, positions);
+        ctx.rope = { cos: tf.tensor4d(cos, [B, 1, T, a.rope.dim]), sin: tf.tensor4d(sin, [B, 1, T, a.rope.dim]) };
       }
-      for (let l = 0; l < w.blocks.length; l++) {
-        if (recompute) {
-          // Gradient checkpointing: keep only the block's input (and the masks) and run the
-          // block again, under its own tape, during the backward pass.
-          const f = customOp((xin: tf.Tensor, save: tf.GradSaveFunc) => {
-            save(tables ? [xin, bias, tables.cos, tables.sin] : [xin, bias]);
-            return {
-              value: this.block(xin as tf.Tensor3D, w.blocks[l], bias, tables),
-              gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-                const [xs, bs, cs, ss] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D?, tf.Tensor4D?];
-                const tb = cs && ss ? { cos: cs, sin: ss } : undefined;
-                // A tf.grad inside a backward pass starts a new tape and then drops the engine's
-                // active tape, which the outer backward pass still needs: put it back.
-                const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
-                const outerTape = state.activeTape;
-                try {
-                  return tf.grad((xr: tf.Tensor) => this.block(xr as tf.Tensor3D, w.blocks[l], bs, tb))(xs, dy);
-                } finally {
-                  state.activeTape = outerTape;
-                }
-              },
-            };
-          });
-          x = f(x) as tf.Tensor3D;
-        } else {
-          x = this.block(x, w.blocks[l], bias, tables, past?.keys[l], past?.values[l], useCache ? keys : undefined, useCache ? values : undefined);
+      let x: tf.Tensor3D = inputEmbeds;
+      if (this.projectIn) x = linear(x, this.projectIn);
+      if (this.positions) {
+        const idx = tf.tensor2d(positions.map((p) => p + a.learnedPositions!.offset), [B, T], 'int32');
+        x = tf.add(x, tf.gather(this.positions, idx)) as tf.Tensor3D;
+      }
+      for (let l = 0; l < this.blocks.length; l++) {
+        if (options.recompute) x = this.recomputedBlock(x, l, ctx);
+        else {
+          const pk = past && (past.batch === B ? past.keys[l] : tf.tile(past.keys[l], [B, 1, 1, 1]) as tf.Tensor4D);
+          const pv = past && (past.batch === B ? past.values[l] : tf.tile(past.values[l], [B, 1, 1, 1]) as tf.Tensor4D);
+          x = this.block(x, l, ctx, pk, pv, useCache ? { keys, values } : undefined);
         }
       }
-      if (w.finalNorm) x = norm(x, w.finalNorm);
-      if (w.projectOut) x = linear(x, w.projectOut);
+      if (this.finalNorm) x = norm(x, this.finalNorm);
+      if (this.projectOut) x = linear(x, this.projectOut);
+      const out = this.logits(x, options);
       for (const t of [...keys, ...values]) tf.keep(t);
-      return x;
+      return out;
     });
-    const cache = useCache && !recompute ? { keys, values, length: total } : undefined;
-    return { hidden, cache };
+    return useCache ? { logits, pastKeyValues: new TransformerKVCache(keys, values, total) } : { logits };
+  }
+
+  /** Logits of the final hidden states x [B, T, E] at the positions `options` asks for. */
+  private logits(x: tf.Tensor3D, options: ForwardOptions): tf.Tensor3D {
+    const [B, T, E] = x.shape;
+    let rows: tf.Tensor2D;
+    let shape: [number, number, number];
+    if (options.logitIndices) {
+      const n = options.logitIndices.length;
+      for (const i of options.logitIndices) if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
+      rows = tf.gather(tf.reshape(x, [B * T, E]), tf.tensor1d(options.logitIndices, 'int32')) as tf.Tensor2D;
+      shape = [1, n, this.config.vocabSize];
+    } else {
+      const K = options.logitsToKeep && options.logitsToKeep > 0 ? Math.min(options.logitsToKeep, T) : T;
+      const h = K === T ? x : tf.slice(x, [0, T - K, 0], [B, K, E]);
+      rows = tf.reshape(h, [B * K, E]);
+      shape = [B, K, this.config.vocabSize];
+    }
+    let out: tf.Tensor = headLogits(rows, this.headEV, this.headVE);
+    if (this.headBias) out = tf.add(out, this.headBias);
+    const cap = this.config.finalSoftcap;
+    if (cap !== undefined) out = tf.mul(tf.tanh(tf.div(out, cap)), cap);
+    return tf.reshape(out, shape) as tf.Tensor3D;
+  }
+
+  /** One block with gradient checkpointing: only its input is kept, and it runs again in the backward pass. */
+  private recomputedBlock(x: tf.Tensor3D, l: number, ctx: CallContext): tf.Tensor3D {
+    const extras = [...ctx.bias.values(), ...(ctx.rope ? [ctx.rope.cos, ctx.rope.sin] : [])];
+    const rebuild = (saved: tf.Tensor[]): CallContext => {
+      const bias = new Map<number, tf.Tensor4D>();
+      this.windows.forEach((w, i) => bias.set(w, saved[i] as tf.Tensor4D));
+      const r = ctx.rope ? { cos: saved[this.windows.length] as tf.Tensor4D, sin: saved[this.windows.length + 1] as tf.Tensor4D } : undefined;
+      return { bias, rope: r };
+    };
+    const f = customOp((xin: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xin, ...extras]);
+      return {
+        value: this.block(xin as tf.Tensor3D, l, ctx),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const c2 = rebuild(saved.slice(1));
+          // A tf.grad inside a backward pass starts a new tape and then drops the engine's active
+          // tape, which the outer backward pass still needs: put it back.
+          const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+          const outerTape = state.activeTape;
+          try {
+            return tf.grad((xr: tf.Tensor) => this.block(xr as tf.Tensor3D, l, c2))(saved[0], dy);
+          } finally {
+            state.activeTape = outerTape;
+          }
+        },
+      };
+    });
+    return f(x) as tf.Tensor3D;
   }
 
   private block(
-    x: tf.Tensor3D, bw: BlockWeights, bias: tf.Tensor4D, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D } | undefined,
-    pastK?: tf.Tensor4D, pastV?: tf.Tensor4D, keysOut?: tf.Tensor4D[], valuesOut?: tf.Tensor4D[],
+    x: tf.Tensor3D, l: number, ctx: CallContext, pastK?: tf.Tensor4D, pastV?: tf.Tensor4D, cacheOut?: { keys: tf.Tensor4D[]; values: tf.Tensor4D[] },
   ): tf.Tensor3D {
-    const pre = this.weights.preNorm;
-    const h = pre ? norm(x, bw.norm1) : x;
-    const a = this.attention(h, bw, bias, tables, pastK, pastV, keysOut, valuesOut);
-    let y = tf.add(x, a) as tf.Tensor3D;
-    if (!pre) y = norm(y, bw.norm1);
-    const h2 = pre ? norm(y, bw.norm2) : y;
-    const act = this.weights.activation;
-    const inner = bw.gate ? tf.mul(activate(linear(h2, bw.gate), act), linear(h2, bw.up)) : activate(linear(h2, bw.up), act);
-    let z = tf.add(y, linear(inner, bw.down)) as tf.Tensor3D;
-    if (!pre) z = norm(z, bw.norm2);
-    return z;
+    const bw = this.blocks[l];
+    const attn = (h: tf.Tensor3D) => this.attention(h, l, ctx, pastK, pastV, cacheOut);
+    const mlp = (h: tf.Tensor3D) => {
+      const act = this.config.activation;
+      const inner = bw.gate ? tf.mul(activate(linear(h, bw.gate), act), linear(h, bw.up)) : activate(linear(h, bw.up), act);
+      return linear(inner as tf.Tensor3D, bw.down);
+    };
+    switch (this.config.layout) {
+      case 'pre': {
+        const y = tf.add(x, attn(norm(x, bw.norm1))) as tf.Tensor3D;
+        return tf.add(y, mlp(norm(y, bw.norm2))) as tf.Tensor3D;
+      }
+      case 'post': {
+        const y = norm(tf.add(x, attn(x)) as tf.Tensor3D, bw.norm1);
+        return norm(tf.add(y, mlp(y)) as tf.Tensor3D, bw.norm2);
+      }
+      case 'sandwich': {
+        const y = tf.add(x, norm(attn(norm(x, bw.norm1)), bw.attnOutNorm!)) as tf.Tensor3D;
+        return tf.add(y, norm(mlp(norm(y, bw.norm2)), bw.mlpOutNorm!)) as tf.Tensor3D;
+      }
+      case 'parallel':
+        return tf.add(tf.add(mlp(norm(x, bw.norm2)), attn(norm(x, bw.norm1))), x) as tf.Tensor3D;
+    }
   }
 
   private attention(
-    h: tf.Tensor3D, bw: BlockWeights, bias: tf.Tensor4D, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D } | undefined,
-    pastK: tf.Tensor4D | undefined, pastV: tf.Tensor4D | undefined, keysOut?: tf.Tensor4D[], valuesOut?: tf.Tensor4D[],
+    h: tf.Tensor3D, l: number, ctx: CallContext, pastK: tf.Tensor4D | undefined, pastV: tf.Tensor4D | undefined,
+    cacheOut?: { keys: tf.Tensor4D[]; values: tf.Tensor4D[] },
   ): tf.Tensor3D {
+    const bw = this.blocks[l];
     const { heads, kvHeads, headDim: dh } = this.config;
     const [B, T] = h.shape;
     const split = (t: tf.Tensor3D, n: number) => tf.transpose(tf.reshape(t, [B, T, n, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
     let q = split(linear(h, bw.q), heads);
     let k = split(linear(h, bw.k), kvHeads);
     let v = split(linear(h, bw.v), kvHeads);
-    if (tables) {
-      q = rope(q, tables.cos, tables.sin);
-      k = rope(k, tables.cos, tables.sin);
+    if (bw.qNorm) q = norm(q, bw.qNorm);
+    if (bw.kNorm) k = norm(k, bw.kNorm);
+    if (ctx.rope) {
+      q = rope(q, ctx.rope.cos, ctx.rope.sin);
+      k = rope(k, ctx.rope.cos, ctx.rope.sin);
     }
     if (pastK && pastV) {
       k = tf.concat([pastK, k], 2);
       v = tf.concat([pastV, v], 2);
     }
-    keysOut?.push(k);
-    valuesOut?.push(v);
-    const o = attend(q, k, v, bias, bw.attnScale);
+    cacheOut?.keys.push(k);
+    cacheOut?.values.push(v);
+    const o = attend(q, k, v, ctx.bias.get(this.config.slidingWindows[l])!, this.config.attnScales[l], this.config.attnSoftcap);
     const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [B, T, heads * dh]) as tf.Tensor3D;
     return linear(merged, bw.o);
   }
 
-  loss(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, labels: tf.Tensor2D, options: LossOptions = {}): tf.Scalar {
-    const [B, T] = labels.shape;
-    if (inputEmbeds.shape[0] !== B || inputEmbeds.shape[1] !== T) {
-      throw new Error(`labels are [${labels.shape}] but inputEmbeds are [${inputEmbeds.shape}]`);
+  /** Every weight tensor (once each). */
+  private tensors(): Set<tf.Tensor> {
+    const seen = new Set<tf.Tensor>();
+    const add = (t: tf.Tensor | undefined) => { if (t) seen.add(t); };
+    const addLinear = (l?: Linear) => { add(l?.w); add(l?.b); };
+    const addNorm = (n?: Norm) => { add(n?.g); add(n?.b); };
+    add(this.embed); add(this.positions); add(this.headEV); add(this.headVE); add(this.headBias);
+    addLinear(this.projectIn); addLinear(this.projectOut); addNorm(this.finalNorm);
+    for (const b of this.blocks) {
+      for (const n of [b.norm1, b.norm2, b.attnOutNorm, b.mlpOutNorm, b.qNorm, b.kNorm]) addNorm(n);
+      for (const l of [b.q, b.k, b.v, b.o, b.gate, b.up, b.down]) addLinear(l);
     }
-    const lab = labels.dataSync();
-    const rows: number[] = [];
-    const targets: number[] = [];
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t + 1 < T; t++) {
-        const y = lab[b * T + t + 1];
-        if (y === -100) continue;
-        if (!(y >= 0 && y < this.config.vocabSize)) throw new Error(`label ${y} at [${b}, ${t + 1}] is outside the vocabulary (0..${this.config.vocabSize - 1}, or -100)`);
-        rows.push(b * T + t);
-        targets.push(y);
-      }
-    }
-    if (rows.length === 0) throw new Error('loss: every label is -100; there is nothing to predict');
-    return tf.tidy(() => {
-      const { hidden } = this.hiddenStates(inputEmbeds, attentionMask, undefined, false, !!options.recompute);
-      const E = hidden.shape[2];
-      const picked = tf.gather(tf.reshape(hidden, [B * T, E]), tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
-      return crossEntropyFromHidden(picked, this.weights.headEV, this.weights.headVE, Int32Array.from(targets));
-    });
+    return seen;
   }
 
-  generate(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options: GenerateOptions): number[][] {
-    const B = inputEmbeds.shape[0];
-    const penalty = options.repetitionPenalty ?? 1.5;
-    const eosOpt = options.eosTokenId ?? this.config.eosTokenId;
-    const eos = new Set(eosOpt === undefined ? [] : Array.isArray(eosOpt) ? eosOpt : [eosOpt]);
-    const padId = this.config.padTokenId ?? this.config.eosTokenId ?? 0;
-    const out: number[][] = Array.from({ length: B }, () => []);
-    const done = new Array<boolean>(B).fill(false);
-    let cache: PastKeyValues | undefined;
-    let mask = tf.clone(attentionMask);
-    let embeds = inputEmbeds;
-    const V = this.config.vocabSize;
-    try {
-      for (let step = 0; step < options.maxNewTokens; step++) {
-        const res = this.forward(embeds, mask, { pastKeyValues: cache, useCache: true, lastPositionOnly: true });
-        disposePastKeyValues(cache);
-        cache = res.pastKeyValues;
-        const logits = res.logits.dataSync() as Float32Array;
-        res.logits.dispose();
-        const next: number[] = [];
-        for (let b = 0; b < B; b++) {
-          if (done[b]) { next.push(padId); continue; }
-          const row = logits.subarray(b * V, (b + 1) * V);
-          if (penalty !== 1) {
-            for (const id of new Set(out[b])) row[id] = row[id] > 0 ? row[id] / penalty : row[id] * penalty;
-          }
-          let best = 0;
-          for (let i = 1; i < V; i++) if (row[i] > row[best]) best = i;
-          if (eos.has(best)) done[b] = true;
-          else out[b].push(best);
-          next.push(best);
-        }
-        if (done.every(Boolean) || step + 1 === options.maxNewTokens) break;
-        if (embeds !== inputEmbeds) embeds.dispose();
-        embeds = tf.tidy(() => this.embedTokens(tf.tensor2d(next, [B, 1], 'int32')));
-        const grown = tf.tidy(() => tf.concat([mask, tf.ones([B, 1], mask.dtype)], 1) as tf.Tensor2D);
-        mask.dispose();
-        mask = grown;
-      }
-    } finally {
-      disposePastKeyValues(cache);
-      mask.dispose();
-      if (embeds !== inputEmbeds) embeds.dispose();
-    }
-    return out;
-  }
-
-  scoreContinuations(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, continuations: number[][]): Float32Array {
-    if (inputEmbeds.shape[0] !== 1) throw new Error(`scoreContinuations takes one prompt ([1, T, H]), got batch ${inputEmbeds.shape[0]}`);
-    const C = continuations.length;
-    const scores = new Float32Array(C);
-    if (C === 0) return scores;
-    const V = this.config.vocabSize;
-    for (const cont of continuations) {
-      for (const id of cont) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`continuation token ${id} is outside the vocabulary`);
-    }
-    const first = this.forward(inputEmbeds, attentionMask, { useCache: true, lastPositionOnly: true });
-    const cache = first.pastKeyValues!;
-    try {
-      // The first token of every continuation is predicted by the prompt's last position.
-      const firstLp = tf.tidy(() => tf.logSoftmax(tf.reshape(first.logits, [1, V])).dataSync() as Float32Array);
-      first.logits.dispose();
-      for (let c = 0; c < C; c++) if (continuations[c].length > 0) scores[c] = firstLp[continuations[c][0]];
-      const L = Math.max(...continuations.map((x) => x.length)) - 1; // inputs beyond the first token
-      if (L <= 0) return scores;
-      // Continuations are right-padded after the prompt: padding comes after real tokens, so the
-      // causal mask keeps it from affecting them.
-      const ids = new Int32Array(C * L);
-      const maskCont = new Float32Array(C * L);
-      const rows: number[] = [];
-      const targets: number[] = [];
-      const owner: number[] = [];
-      for (let c = 0; c < C; c++) {
-        const cont = continuations[c];
-        for (let j = 0; j < L; j++) {
-          if (j + 1 < cont.length) {
-            ids[c * L + j] = cont[j];
-            maskCont[c * L + j] = 1;
-            rows.push(c * L + j);
-            targets.push(cont[j + 1]);
-            owner.push(c);
-          }
-        }
-      }
-      const picked = tf.tidy(() => {
-        const T = cache.length;
-        const expand = (t: tf.Tensor4D) => tf.tile(t, [C, 1, 1, 1]) as tf.Tensor4D;
-        const past: PastKeyValues = { keys: cache.keys.map(expand), values: cache.values.map(expand), length: T };
-        const mask = tf.concat([tf.tile(tf.cast(attentionMask, 'float32'), [C, 1]), tf.tensor2d(maskCont, [C, L])], 1) as tf.Tensor2D;
-        const embeds = this.embedTokens(tf.tensor2d(ids, [C, L], 'int32'));
-        const { logits } = this.forward(embeds, mask, { pastKeyValues: past });
-        const flat = tf.reshape(logits, [C * L, V]);
-        const sel = tf.gather(flat, tf.tensor1d(rows, 'int32'));
-        const lse = tf.logSumExp(sel, -1);
-        const idx = tf.tensor1d(targets.map((y, i) => i * V + y), 'int32');
-        return tf.sub(tf.gather(tf.reshape(sel, [-1]), idx), lse);
-      });
-      const lp = picked.dataSync();
-      picked.dispose();
-      for (let i = 0; i < owner.length; i++) scores[owner[i]] += lp[i];
-      return scores;
-    } finally {
-      disposePastKeyValues(cache);
-    }
+  /** A fingerprint of every weight (sum and sum of squares per tensor), to check they never change. */
+  weightChecksum(): number[] {
+    return tf.tidy(() => [...this.tensors()].flatMap((t) => [tf.sum(t).dataSync()[0], tf.sum(tf.square(t)).dataSync()[0]]));
   }
 
   dispose(): void {
-    const seen = new Set<tf.Tensor>();
-    const add = (t: tf.Tensor | undefined) => { if (t) seen.add(t); };
-    const w = this.weights;
-    const addLinear = (l?: Linear) => { add(l?.w); add(l?.b); };
-    const addNorm = (n?: Norm) => { add(n?.g); add(n?.b); };
-    add(w.embed); add(w.positions?.table); add(w.headEV); add(w.headVE);
-    addLinear(w.projectIn); addLinear(w.projectOut); addNorm(w.finalNorm);
-    for (const b of w.blocks) {
-      addNorm(b.norm1); addNorm(b.norm2);
-      for (const l of [b.q, b.k, b.v, b.o, b.gate, b.up, b.down]) addLinear(l);
-    }
-    for (const t of seen) if (!t.isDisposed) t.dispose();
+    for (const t of this.tensors()) if (!t.isDisposed) t.dispose();
   }
 }

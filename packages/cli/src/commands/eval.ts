@@ -41,7 +41,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const env = await environmentInfo(values.backend as string | undefined);
   const { seed: _s, 'max-users': _m, model: _d, runtime: _r, ...dataValues } = values;
   const run = await loadStage2Run(values.model as string, dataValues, { offline: values.offline ? true : undefined });
-  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string, run.lm.tokenizer);
+  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string);
   if (rt.fallback) out.log(rt.fallback);
   try {
     const seed = intOption(values, 'seed', run.meta.train.seed ?? 1)!;

@@ -137,7 +137,7 @@ export async function lmCommand(argv: string[]): Promise<number> {
   let listCopy: { validRate: number; exactRate: number; rankRate: number; chance: number } | undefined;
   if (titles.length >= 10) {
     const lm = await loadCausalLM(r.dir);
-    const acc = listCopyAccuracy(lm, titles, {
+    const acc = await listCopyAccuracy(lm, titles, {
       seed: seed + 1, documents: 50, template: templateFor(domain), ...sizes, answerBy: listAnswer, bare: bareLists === 1, slotVectors: r.slotVectors && { ...r.slotVectors, userScale: undefined }, // checked at full norm
     });
     listCopy = { validRate: acc.validRate, exactRate: acc.exactRate, rankRate: acc.rankRate, chance: acc.chance };

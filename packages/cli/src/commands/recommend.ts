@@ -41,7 +41,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   const out = makeOutput(values);
   const { seed: _s, model: _m, user: _u, history: _h, runtime: _r, ...dataValues } = values;
   const run = await loadStage2Run(values.model as string, dataValues, { offline: values.offline ? true : undefined });
-  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string, run.lm.tokenizer);
+  const rt = await inferenceRuntime(run.lmInfo.dir, values.runtime as string);
   if (rt.fallback) out.log(rt.fallback);
   try {
     const { dataset, split, s2 } = run;

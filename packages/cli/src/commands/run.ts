@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { intOption, parse, UsageError } from '../args';
 import { makeOutput, table } from '../output';
-import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, lmCheckpointDir, stage2EvalSet } from '../stage2-pipeline';
+import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, lmCheckpointDir, lmLayers, stage2EvalSet } from '../stage2-pipeline';
 import { TRAIN_OPTIONS, trainStages } from './train';
 
 export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [--llm DIR|hub-name] [--seed S]
@@ -67,7 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     const { dataset, s2, lm } = r;
     const lmDir = await lmCheckpointDir(r.dir, r.meta, { offline: values.offline ? true : undefined });
-    const rt = await inferenceRuntime(lmDir, values.runtime as string, lm.tokenizer);
+    const rt = await inferenceRuntime(lmDir, values.runtime as string);
     if (rt.fallback) out.log(rt.fallback);
     try {
       const e0 = performance.now();
@@ -91,7 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       const llm = r.summary.llm as { name: string; params: number; source: string; maxPositions: number };
       const result = {
         ...r.env, dataset: dataset.name, source: r.source, users: dataset.numUsers, items: dataset.numItems, seed: r.seed, out: path.resolve(r.dir),
-        llm: { name: llm.name, params: llm.params, source: llm.source, hidden: lm.hiddenSize, layers: lm.config.layers, max_positions: llm.maxPositions },
+        llm: { name: llm.name, params: llm.params, source: llm.source, hidden: lm.config.hiddenSize, layers: lmLayers(lm), max_positions: llm.maxPositions },
         history: s2.config.historyLength, candidates: s2.config.numCandidates, eval_users: set.users.length, runtime: rt.name,
         hit1_generate: r4(m.hit1_generate), valid_output_rate: r4(m.valid_output_rate),
         hit1_rank: r4(m.hit1_rank), hit5_rank: r4(m.hit5_rank), ndcg5_rank: r4(m.ndcg5_rank), ndcg10_rank: r4(m.ndcg10_rank),
@@ -110,7 +110,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           ['A-LLMRec, likelihood ranking: NDCG@10', result.ndcg10_rank ?? 'n/a'],
           [`${r.meta.train?.backbone ?? 'sasrec'} alone: Hit@1 (same users, same candidates)`, result.sasrec_hit1 ?? 'n/a'],
           ['test users x candidates', `${result.eval_users} x ${result.candidates}`],
-          [`LM${llm.source === 'pretrained' ? ' (pretrained here)' : ''}: parameters / hidden / layers`, `${llm.params.toLocaleString('en-US')} / ${lm.hiddenSize} / ${lm.config.layers}`],
+          [`LM${llm.source === 'pretrained' ? ' (pretrained here)' : ''}: parameters / hidden / layers`, `${llm.params.toLocaleString('en-US')} / ${lm.config.hiddenSize} / ${lmLayers(lm) ?? 'n/a'}`],
           ['seconds: backbone / Stage 1 / LM / Stage 2 / eval / total', `${s.backbone} / ${s.stage1} / ${s.lm} / ${s.stage2} / ${s.eval} / ${s.total}${r.reused.length ? ` (reused: ${r.reused.join(', ')})` : ''}`],
         ], [`${dataset.name}: Hit@1 over ${result.candidates} candidates`, 'value']));
         p('');

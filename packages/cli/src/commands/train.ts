@@ -11,7 +11,7 @@ import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
 import {
-  MIXED_USER_SCALE, PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, longestPromptTokens, paths, pretrainForStage2,
+  MIXED_USER_SCALE, PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, lmLayers, longestPromptTokens, paths, pretrainForStage2,
   readRunMeta, recordDataOptions, stage2Sources, writeRunMeta,
 } from '../stage2-pipeline';
 
@@ -284,7 +284,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
       disposers.push(() => lm.dispose());
       if (meta.lm.pretrain && meta.lm.pretrain.listCopy === undefined) {
         // What the frozen LM can do before Stage 2: answer fresh list documents of the Stage 2 size.
-        const acc = listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
+        const acc = await listCopyAccuracy(lm, titles.slice(1).filter(Boolean), {
           seed: trainRecord.seed + 1, documents: LIST_CHECK_DOCUMENTS, template, answerBy: lmRecipe.listAnswer,
           ...(lm.config.slotInterface ? { slotVectors: interfaceSlotVectors(lm.config.slotInterface) } : {}),
           listHistory: [trainRecord.history, trainRecord.history], listCandidates: [trainRecord.candidates, trainRecord.candidates],
@@ -298,7 +298,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     }
     const longest = check(lm, 'the LM');
     if (!reused.includes('lm')) seconds.lm = round((performance.now() - sLM) / 1000);
-    out.log(`LM (${meta.lm.source === 'pretrained' ? `pretrained in ${p.lm}` : meta.lm.name}): ${lm.config.modelType}, hidden ${lm.hiddenSize}, ${lm.config.layers} layers, ${lm.config.maxPositions} positions (longest prompt ${longest} tokens)${reused.includes('lm') ? ', reused' : `, ${seconds.lm} s`}`);
+    out.log(`LM (${meta.lm.source === 'pretrained' ? `pretrained in ${p.lm}` : meta.lm.name}): ${lm.config.modelType}, hidden ${lm.config.hiddenSize}, ${lmLayers(lm) ?? '?'} layers, ${lm.config.maxPositions} positions (longest prompt ${longest} tokens)${reused.includes('lm') ? ', reused' : `, ${seconds.lm} s`}`);
 
     // Stages 0 and 1.
     let align: AlignRun;
