@@ -34,7 +34,7 @@ async function main() {
       await writeHFCheckpoint(dir, { config: model.configJson(), tensors: model.toHF(), tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig });
       model.dispose();
       const lm = loadCausalLMSync(dir);
-      const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
+      const acc = await listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
       lm.dispose();
       console.log(`look-back heads ${heads} (${heads * 16} of 128 dims copied): valid ${acc.validRate.toFixed(3)}, rank ${acc.rankRate.toFixed(3)} (chance ${acc.chance.toFixed(3)}), ${acc.documents} lists`);
     }

@@ -8,7 +8,7 @@
  * (MIMETIC=1: mimetic attention initialisation, see GPT2Spec.mimeticInit.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCausalLM } from '../../packages/llm-bridge/src/index';
+import { generate, loadCausalLM } from '../../packages/llm-bridge/src/index';
 import { CONTEXT_MARK, PIECE_BREAK, pretrainLM } from '../../packages/llm-bridge/src/demo/index';
 import { Rng, selectBackend } from '../../packages/core/src/index';
 
@@ -38,7 +38,10 @@ async function main(): Promise<void> {
   for (let d = 0; d < n; d++) {
     const c = list(4);
     const ids = [...lm.tokenizer.encode(prompt(c)), ...lm.tokenizer.encode('"')];
-    const g = tf.tidy(() => lm.generate(lm.embedTokens(tf.tensor2d([ids], [1, ids.length], 'int32')), tf.ones([1, ids.length]) as tf.Tensor2D, { maxNewTokens: 3, repetitionPenalty: 1 }));
+    const e = lm.embedTokens(tf.tensor2d([ids], [1, ids.length], 'int32'));
+    const m = tf.ones([1, ids.length]) as tf.Tensor2D;
+    const g = await generate(lm, e, m, { maxNewTokens: 3, repetitionPenalty: 1 });
+    tf.dispose([e, m]);
     if (c.some((t) => lm.tokenizer.decode(g[0]).startsWith(t))) copied++;
   }
   lm.dispose();

@@ -29,7 +29,7 @@ async function main() {
   const sources = stage2Sources(r.dataset, r.align.backbone, r.align.stage1, r.align.coldItems);
   const test = stage2EvalSet(r.split, 20, seed);
   const valid = buildEvalSet(r.split, { ...getProtocol('test-20'), name: 'valid-20', target: (s, u) => s.valid[u], history: (s, u) => s.train[u] }, { seed });
-  const rt = await inferenceRuntime(r.lmInfo.dir, 'onnx', r.lm.tokenizer);
+  const rt = await inferenceRuntime(r.lmInfo.dir, 'onnx');
   const sv = evaluateBackboneOnSet(r.align.backbone, valid);
   const st = evaluateBackboneOnSet(r.align.backbone, test);
   console.log(`runtime ${rt.name}; ${valid.users.length} validation and ${test.users.length} test users`);

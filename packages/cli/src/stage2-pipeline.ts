@@ -355,7 +355,7 @@ export const RUNTIME_OPTION = { runtime: { type: 'string' as const, default: 'on
 
 /**
  * The inference runtime of a checkpoint directory: onnxruntime-node with the graph exported to
- * `<checkpoint>/onnx` on first use, or tfjs when asked (`tfjs`) or when onnxruntime fails to load
+ * `${ALLMREC_HOME}/onnx` on first use, or tfjs when asked (`tfjs`) or when onnxruntime fails to load
  * (the reason is kept in `fallback`).
  */
 export async function inferenceRuntime(checkpointDir: string, which: string): Promise<InferenceRuntime> {

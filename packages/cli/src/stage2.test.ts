@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildEvalSet, evaluateScores, getProtocol } from '@allmrec/eval';
-import { writeTinyCheckpoint } from '@allmrec/llm-bridge';
+import { writeTinyCheckpoint } from '@allmrec/llm-bridge/testing';
 import { runCli } from './testing/run-cli';
 import { loadStage2Run, stage2EvalSet } from './stage2-pipeline';
 

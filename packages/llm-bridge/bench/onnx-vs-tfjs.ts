@@ -10,9 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, selectBackend } from '../../core/src/index';
-import { loadCausalLMSync } from '../src/checkpoint';
-import { writeTinyCheckpoint } from '../src/tiny';
-import { OnnxCausalLM } from '../src/onnx/onnx-lm';
+import type { CausalLM } from '../src/causal-lm';
+import { loadCausalLM } from '../src/checkpoint';
+import { generate } from '../src/generate';
+import { scoreContinuations } from '../src/score';
+import { writeTinyCheckpoint } from '../src/testing/tiny';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 
@@ -30,45 +32,41 @@ async function main() {
     }));
     console.log(`model: gpt2 d=${D} layers=${LAYERS} heads=${HEADS} vocab=${VOCAB}; prompt ${PROMPT} tokens, ${CANDS} candidates of ~${TITLE} tokens`);
 
+    await selectBackend(process.env.BACKEND);
     let t0 = performance.now();
-    const olm = await OnnxCausalLM.fromCheckpoint(dir, { intraOpNumThreads: THREADS });
+    const olm = await loadCausalLM(dir, { runtime: 'onnx', onnx: { intraOpNumThreads: THREADS } });
     console.log(`onnx: export + load ${(performance.now() - t0).toFixed(0)} ms`);
     t0 = performance.now();
-    await (await OnnxCausalLM.fromCheckpoint(dir, { intraOpNumThreads: THREADS })).dispose();
+    await (await loadCausalLM(dir, { runtime: 'onnx', onnx: { intraOpNumThreads: THREADS } })).dispose();
     console.log(`onnx: cached load ${(performance.now() - t0).toFixed(0)} ms`);
-    await olm.scoreContinuations(users[0].prompt, PROMPT, users[0].cands); // warm-up
-    t0 = performance.now();
-    for (let u = 0; u < USERS; u++) await olm.scoreContinuations(users[u].prompt, PROMPT, users[u].cands);
-    const onnxScore = USERS / ((performance.now() - t0) / 1000);
-    console.log(`onnx: scoring ${onnxScore.toFixed(2)} users/s (${USERS} users, ${THREADS} threads, KV cache)`);
-    t0 = performance.now();
-    for (let u = 0; u < USERS; u++) await olm.scoreContinuations(users[u].prompt, PROMPT, users[u].cands, { useCache: false });
-    const onnxScoreFull = USERS / ((performance.now() - t0) / 1000);
-    console.log(`onnx: scoring ${onnxScoreFull.toFixed(2)} users/s (${USERS} users, ${THREADS} threads, no KV cache)`);
-    t0 = performance.now();
-    const gen = await olm.generate(users[0].prompt, 1, PROMPT, undefined, { maxNewTokens: GEN, eosTokenId: -1 });
-    const onnxGen = (performance.now() - t0) / gen[0].length;
-    console.log(`onnx: greedy generation ${onnxGen.toFixed(1)} ms/token (KV cache, ${gen[0].length} tokens)`);
-    t0 = performance.now();
-    const genFull = await olm.generate(users[0].prompt, 1, PROMPT, undefined, { maxNewTokens: GEN, eosTokenId: -1, useCache: false });
-    console.log(`onnx: greedy generation ${((performance.now() - t0) / genFull[0].length).toFixed(1)} ms/token (no KV cache), same tokens: ${JSON.stringify(gen[0]) === JSON.stringify(genFull[0])}`);
+    const measure = async (lm: CausalLM, label: string, n: number) => {
+      const score = async (u: number) => {
+        const e = tf.tensor3d(users[u].prompt, [1, PROMPT, D]);
+        const m = tf.ones([1, PROMPT]) as tf.Tensor2D;
+        await scoreContinuations(lm, e, m, users[u].cands);
+        tf.dispose([e, m]);
+      };
+      await score(0); // warm-up
+      let t = performance.now();
+      for (let u = 0; u < n; u++) await score(u);
+      const usersPerSecond = n / ((performance.now() - t) / 1000);
+      console.log(`${label}: scoring ${usersPerSecond.toFixed(2)} users/s (${n} users, KV cache)`);
+      const e = tf.tensor3d(users[0].prompt, [1, PROMPT, D]);
+      const m = tf.ones([1, PROMPT]) as tf.Tensor2D;
+      t = performance.now();
+      const [gen] = await generate(lm, e, m, { maxNewTokens: GEN, eosTokenId: [] });
+      const msPerToken = (performance.now() - t) / gen.length;
+      tf.dispose([e, m]);
+      console.log(`${label}: greedy generation ${msPerToken.toFixed(1)} ms/token (KV cache, ${gen.length} tokens)`);
+      return { usersPerSecond, msPerToken, gen };
+    };
+    const o = await measure(olm, `onnx (${THREADS} threads)`, USERS);
     await olm.dispose();
-
     if (process.env.SKIP_TFJS === '1') return;
-    const info = await selectBackend(process.env.BACKEND);
-    const tlm = loadCausalLMSync(dir);
-    const tfScore = (u: number) => tf.tidy(() => tlm.scoreContinuations(tf.tensor3d(users[u].prompt, [1, PROMPT, D]), tf.ones([1, PROMPT]), users[u].cands));
-    tfScore(0); // warm-up
-    t0 = performance.now();
-    for (let u = 0; u < TFJS_USERS; u++) tfScore(u);
-    const tfjsScore = TFJS_USERS / ((performance.now() - t0) / 1000);
-    console.log(`tfjs(${info.name}): scoring ${tfjsScore.toFixed(2)} users/s (${TFJS_USERS} users, KV cache)`);
-    t0 = performance.now();
-    const tg = tf.tidy(() => tlm.generate(tf.tensor3d(users[0].prompt, [1, PROMPT, D]), tf.ones([1, PROMPT]), { maxNewTokens: GEN, eosTokenId: -1 }));
-    const tfjsGen = (performance.now() - t0) / tg[0].length;
-    console.log(`tfjs(${info.name}): greedy generation ${tfjsGen.toFixed(1)} ms/token (KV cache, ${tg[0].length} tokens)`);
-    console.log(`speed-up onnx/tfjs: scoring x${(onnxScore / tfjsScore).toFixed(1)} (no KV cache x${(onnxScoreFull / tfjsScore).toFixed(1)}), generation x${(tfjsGen / onnxGen).toFixed(1)}`);
-    console.log(`same greedy tokens: ${JSON.stringify(gen[0]) === JSON.stringify(tg[0])}`);
+    const tlm = await loadCausalLM(dir);
+    const t = await measure(tlm, `tfjs (${tf.getBackend()})`, TFJS_USERS);
+    console.log(`speed-up onnx/tfjs: scoring x${(o.usersPerSecond / t.usersPerSecond).toFixed(1)}, generation x${(t.msPerToken / o.msPerToken).toFixed(1)}`);
+    console.log(`same greedy tokens: ${JSON.stringify(o.gen) === JSON.stringify(t.gen)}`);
     tlm.dispose();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

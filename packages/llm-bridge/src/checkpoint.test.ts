@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, encodeSafetensors, readSafetensors, selectBackend, type TensorInput } from '@allmrec/core';
 import { loadCausalLM, loadCausalLMSync, writeHFCheckpoint } from './checkpoint';
 import { GPT2_EOS, gpt2TokenizerConfig, gpt2TokenizerJson } from './tokenizer';
-import { tinyCheckpoint, writeTinyCheckpoint } from './tiny';
+import { tinyCheckpoint, writeTinyCheckpoint } from './testing/tiny';
 import type { TransformerLM } from './transformer';
 
 let tmp: string;

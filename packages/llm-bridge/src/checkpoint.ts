@@ -25,7 +25,7 @@ export interface LoadCausalLMOptions extends ResolveOptions {
   /**
    * `tfjs` (default): trainable through (Stage 2), on the backend `selectBackend()` chose.
    * `onnx`: onnxruntime-node, inference only and several times faster on CPU; the graph is
-   * exported once and cached in `<checkpoint>/onnx` (or `onnx.cacheDir`).
+   * exported once and cached in `${ALLMREC_HOME}/onnx/<key>` (or `onnx.cacheDir`).
    */
   runtime?: LMRuntime;
   /** onnxruntime options (with `runtime: 'onnx'`). */

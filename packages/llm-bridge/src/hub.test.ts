@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { selectBackend } from '@allmrec/core';
 import { loadCausalLM } from './checkpoint';
 import { resolveCheckpoint } from './hub';
-import { writeTinyCheckpoint } from './tiny';
+import { writeTinyCheckpoint } from './testing/tiny';
 
 let tmp: string;
 let server: http.Server;

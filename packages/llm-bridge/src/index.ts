@@ -18,10 +18,6 @@ export {
   HFTokenizer, loadTokenizer, gpt2Tokenizer, gpt2TokenizerJson, gpt2TokenizerConfig, GPT2_EOS, type TokenizerDefaults,
 } from './tokenizer';
 export {
-  tinyCheckpoint, writeTinyCheckpoint, tinyTokenizerJson, tinyTokenizerConfig, TINY_SPECIAL, TINY_VOCAB_MIN,
-  type TinyCheckpointSpec,
-} from './tiny';
-export {
   TEMPLATES, templateFor, renderPrompt, renderTarget, matchesTitle, extractAnswer, namedCandidate, SLOT_MARKERS,
   type PromptTemplate, type PromptSlot, type SlotKind, type RenderedPrompt, type PromptTokenizer, type PromptItem,
 } from './prompt';

@@ -14,7 +14,7 @@ import { loadCausalLM, loadCausalLMSync } from './checkpoint';
 import { generate } from './generate';
 import { TEMPLATES, renderPrompt } from './prompt';
 import { Stage2Model, type Stage2Example, type Stage2Sources } from './stage2';
-import { writeTinyCheckpoint } from './tiny';
+import { writeTinyCheckpoint } from './testing/tiny';
 import type { TransformerLM } from './transformer';
 
 const WORDS = ['red', 'blue', 'green', 'sun', 'moon', 'star', 'tree', 'rock', 'fish', 'bird', 'cat', 'dog', 'sea', 'sky', 'ice', 'fire'];

@@ -1,6 +1,6 @@
 import { encode as referenceEncode } from 'gpt-3-encoder';
 import { GPT2_EOS, HFTokenizer, gpt2Tokenizer } from './tokenizer';
-import { TINY_SPECIAL, tinyTokenizerConfig, tinyTokenizerJson } from './tiny';
+import { TINY_SPECIAL, tinyTokenizerConfig, tinyTokenizerJson } from './testing/tiny';
 
 describe('gpt2Tokenizer', () => {
   const tok = gpt2Tokenizer();

@@ -16,7 +16,7 @@ export const EVAL_HELP = `allmrec eval --model DIR [--data PATH --format FORMAT]
   The dataset is the one recorded at training unless --data/--format (etc.) name another copy.
   --no-generate skips generation (ranking only; faster).
   --runtime onnx (default) runs the frozen LM on onnxruntime-node, exporting it once to
-  <checkpoint>/onnx; --runtime tfjs keeps it on tfjs (also the fallback when onnxruntime cannot load).`;
+  $ALLMREC_HOME/onnx; --runtime tfjs keeps it on tfjs (also the fallback when onnxruntime cannot load).`;
 
 export const EVAL_OPTIONS = {
   ...DATA_OPTIONS,

@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@allmrec/core';
 import type { CausalLM } from '../causal-lm';
+import { generate } from '../generate';
+import { scoreContinuations } from '../score';
 import { namedCandidate, type PromptTemplate, TEMPLATES } from '../prompt';
 import { PIECE_BREAK, bareListDocument, listCopyDocument, tokenizeDocument, type ListAnswer } from './corpus';
 import { slotVectors, withSlotVectors, type SlotVectorOptions } from './slot-vectors';
@@ -33,7 +35,7 @@ export interface ListCopyResult {
  * Greedy answers of a (frozen) LM to fresh list-copy documents (slots filled with random tokens,
  * as in pretraining): how often it answers with a quoted title from the list.
  */
-export function listCopyAccuracy(
+export async function listCopyAccuracy(
   lm: CausalLM, titles: string[],
   options: {
     seed: number; documents?: number; template?: PromptTemplate; listHistory?: [number, number]; listCandidates?: [number, number];
@@ -41,7 +43,7 @@ export function listCopyAccuracy(
     /** Documents without the prompt's wording (see `PretrainCorpusOptions.bareLists`; default false). */
     bare?: boolean;
   },
-): ListCopyResult {
+): Promise<ListCopyResult> {
   const rng = new Rng(options.seed).fork('list-copy-eval');
   const n = options.documents ?? 50;
   const eos = lm.config.eosTokenId ?? 0;
@@ -50,7 +52,7 @@ export function listCopyAccuracy(
   let exact = 0;
   let ranked = 0;
   let chance = 0;
-  const H = lm.hiddenSize;
+  const H = lm.config.hiddenSize;
   for (let d = 0; d < n; d++) {
     const worded = listCopyDocument(titles, rng, options.template ?? TEMPLATES.generic, options.listHistory ?? [1, 10], options.listCandidates ?? [2, 20], options.answerBy);
     const doc = options.bare ? bareListDocument(worded, lm.config.slotInterface?.section !== undefined) : worded;
@@ -65,8 +67,17 @@ export function listCopyAccuracy(
     const room = lm.config.maxPositions - ids.length;
     if (room < 1) throw new RangeError(`listCopyAccuracy: a ${ids.length}-token list document fills the LM's ${lm.config.maxPositions} positions; use shorter lists`);
     const maxNew = Math.min(options.maxNewTokens ?? 32, room);
-    const gen = tf.tidy(() => lm.generate(embeds(), mask(), { maxNewTokens: maxNew, repetitionPenalty: options.repetitionPenalty ?? 1.5 }));
-    const scores = tf.tidy(() => lm.scoreContinuations(embeds(), mask(), doc.candidates.map((t) => [...lm.tokenizer.encode(`"${t}"`), eos])));
+    const e = embeds();
+    const m = mask();
+    let gen: number[][];
+    let scores: Float32Array;
+    try {
+      gen = await generate(lm, e, m, { maxNewTokens: maxNew, repetitionPenalty: options.repetitionPenalty ?? 1.5 });
+      scores = await scoreContinuations(lm, e, m, doc.candidates.map((t) => [...lm.tokenizer.encode(`"${t}"`), eos]));
+    } finally {
+      e.dispose();
+      m.dispose();
+    }
     let best = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
     if (best === doc.answer) ranked++;

@@ -30,7 +30,7 @@ test('wired matching head: at initialisation the LM already ranks the candidate 
     const lm = await savedAndLoaded(model, bpe, path.join(tmp, name));
     model.dispose();
     const { dh, S, U } = matchSlices({ ...spec, lookBack });
-    const acc = listCopyAccuracy(lm, titles, {
+    const acc = await listCopyAccuracy(lm, titles, {
       seed: 4, documents: 40, template: TEMPLATES.movies, listHistory: [1, 2], listCandidates: [3, 5], maxNewTokens: 1, answerBy: 'vector',
       slotVectors: { userDims: [U, U + dh], itemDims: [S, S + dh], normSpread: 0, historyDecoys: false },
     });
@@ -64,7 +64,7 @@ test('section flag: with history slots more similar than the answer, the matchin
     const lm = await savedAndLoaded(model, bpe, path.join(tmp, name));
     model.dispose();
     expect(lm.config.slotInterface).toEqual(iface);
-    const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: { ...interfaceSlotVectors(iface), historyDecoys: decoys } });
+    const acc = await listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: { ...interfaceSlotVectors(iface), historyDecoys: decoys } });
     lm.dispose();
     return acc.rankRate;
   };
@@ -91,7 +91,7 @@ test('copy width: with 300 titles the matching head copies a title the LM can na
     const iface = model.configJson().allmrec_slot_interface as { user: [number, number]; item: [number, number]; section?: number };
     const lm = await savedAndLoaded(model, bpe, path.join(tmp, `copy-${heads}`));
     model.dispose();
-    const acc = listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
+    const acc = await listCopyAccuracy(lm, titles, { ...options, seed: 4, maxNewTokens: 1, answerBy: 'vector', slotVectors: interfaceSlotVectors(iface) });
     lm.dispose();
     return acc;
   };

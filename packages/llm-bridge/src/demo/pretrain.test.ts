@@ -23,7 +23,7 @@ test('pretrainLM on vector documents: deterministic, and the list check ranks ca
   expect(read('va').equals(read('vb'))).toBe(true);
   expect(Number.isFinite(r.heldOutPerplexity)).toBe(true);
   const lm = loadCausalLMSync(path.join(tmp, 'va'));
-  const acc = listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 6, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8, answerBy: 'vector' });
+  const acc = await listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 6, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8, answerBy: 'vector' });
   expect(acc.documents).toBe(6);
   expect(acc.chance).toBeGreaterThanOrEqual(0.25);
   expect(acc.chance).toBeLessThanOrEqual(0.5);
@@ -62,7 +62,7 @@ test('pretrainLM: loss drops, held-out perplexity, deterministic, resumable, loa
   expect(Number.isFinite(rows.finalLoss)).toBe(true);
   const lm = loadCausalLMSync(path.join(tmp, 'a'));
   expect(lm.config.vocabSize).toBe(r1.vocabSize);
-  const acc = listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 3, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8 });
+  const acc = await listCopyAccuracy(lm, ITEMS.map((i) => i.title), { seed: 9, documents: 3, listHistory: [1, 2], listCandidates: [2, 4], maxNewTokens: 8 });
   expect(acc.documents).toBe(3);
   expect(acc.outputs.length).toBe(3);
   lm.dispose();

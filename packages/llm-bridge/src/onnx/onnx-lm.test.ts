@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** A fixture copied where the export cache may be written (`<dir>/onnx`). */
+/** A fixture copied into the temporary directory (its weights are edited in one test). */
 function copyFixture(name: string): string {
   const dir = path.join(tmp, name);
   fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true });
@@ -44,31 +44,36 @@ async function worstDiff(lm: OnnxCausalLM, name: string): Promise<number> {
 const load = (dir: string, extra: Record<string, unknown> = {}) =>
   loadCausalLM(dir, { runtime: 'onnx', onnx: { intraOpNumThreads: 1, ...extra } }) as Promise<OnnxCausalLM>;
 
-test('the export is cached next to the checkpoint, reused, and redone when stale or corrupted', async () => {
+test('the export is cached under ALLMREC_HOME (never in the checkpoint), reused, and redone when stale or corrupted', async () => {
   const dir = copyFixture('llama');
-  const file = path.join(dir, 'onnx', 'model.onnx');
-  const first = await load(dir);
+  const home = process.env.ALLMREC_HOME;
+  process.env.ALLMREC_HOME = path.join(tmp, 'home');
+  const first = await load(dir).finally(() => { process.env.ALLMREC_HOME = home; });
   expect(first.loadInfo.exported).toBe(true);
-  expect(first.loadInfo.modelPath).toBe(file);
+  const file = first.loadInfo.modelPath!;
+  expect(path.dirname(path.dirname(file))).toBe(path.join(tmp, 'home', 'onnx'));
+  expect(fs.readdirSync(dir).sort()).toEqual(fs.readdirSync(path.join(FIXTURES, 'llama')).sort());
   expect(await worstDiff(first, 'llama')).toBeLessThan(1e-4);
   await first.dispose();
   const mtime = fs.statSync(file).mtimeMs;
 
-  const second = await load(dir);
+  const cacheDir = path.dirname(file);
+  const again = (extra: Record<string, unknown> = {}) => load(dir, { cacheDir, ...extra });
+  const second = await again();
   expect(second.loadInfo.exported).toBe(false);
   expect(fs.statSync(file).mtimeMs).toBe(mtime);
   expect(await worstDiff(second, 'llama')).toBeLessThan(1e-4);
   await second.dispose();
 
   fs.writeFileSync(file, 'not a model'); // another size
-  const third = await load(dir);
+  const third = await again();
   expect(third.loadInfo.cacheMiss).toMatch(/size/);
   await third.dispose();
 
   const bytes = fs.readFileSync(file); // same size, flipped bytes
   for (let i = 0; i < 64; i++) bytes[i] ^= 0xff;
   fs.writeFileSync(file, bytes);
-  const fourth = await load(dir);
+  const fourth = await again();
   expect(fourth.loadInfo.cacheMiss).toMatch(/checksum/);
   expect(await worstDiff(fourth, 'llama')).toBeLessThan(1e-4);
   await fourth.dispose();
@@ -76,7 +81,7 @@ test('the export is cached next to the checkpoint, reused, and redone when stale
   const b2 = fs.readFileSync(file); // without verification, an unparsable model is re-exported, not a crash
   b2.fill(0xff, 0, 4096);
   fs.writeFileSync(file, b2);
-  const fifth = await load(dir, { verifyCache: false });
+  const fifth = await again({ verifyCache: false });
   expect(fifth.loadInfo.cacheMiss).toMatch(/does not load/);
   await fifth.dispose();
 
@@ -86,24 +91,25 @@ test('the export is cached next to the checkpoint, reused, and redone when stale
   const w = tensors.get('model.norm.weight')!;
   (w.data as Float32Array)[0] += 1;
   await writeSafetensors(st, new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])));
-  const sixth = await load(dir);
+  const sixth = await again();
   expect(sixth.loadInfo.cacheMiss).toMatch(/stale/);
   expect(await worstDiff(sixth, 'llama')).toBeGreaterThan(1e-3);
   await sixth.dispose();
-  expect(fs.readdirSync(path.join(dir, 'onnx')).sort()).toEqual(['export.json', 'model.onnx']);
+  expect(fs.readdirSync(cacheDir).sort()).toEqual(['export.json', 'model.onnx']);
 });
 
 test('external data (model.onnx.data) loads relative to the model and gives the same logits', async () => {
   const dir = copyFixture('gpt2');
-  const lm = await load(dir, { exportOptions: { externalData: true } });
-  const data = path.join(dir, 'onnx', 'model.onnx.data');
+  const cacheDir = path.join(tmp, 'gpt2-export');
+  const lm = await load(dir, { cacheDir, exportOptions: { externalData: true } });
+  const data = path.join(cacheDir, 'model.onnx.data');
   expect(fs.existsSync(data)).toBe(true);
-  expect(fs.statSync(path.join(dir, 'onnx', 'model.onnx')).size).toBeLessThan(fs.statSync(data).size);
+  expect(fs.statSync(path.join(cacheDir, 'model.onnx')).size).toBeLessThan(fs.statSync(data).size);
   expect(await worstDiff(lm, 'gpt2')).toBeLessThan(1e-4);
   await lm.dispose();
-  const again = await load(dir, { exportOptions: { externalData: true } });
-  expect(again.loadInfo.exported).toBe(false);
-  await again.dispose();
+  const reload = await load(dir, { cacheDir, exportOptions: { externalData: true } });
+  expect(reload.loadInfo.exported).toBe(false);
+  await reload.dispose();
 });
 
 test('positions past a learned table, bad shapes, foreign caches, out-of-range ids and use after dispose are errors', async () => {

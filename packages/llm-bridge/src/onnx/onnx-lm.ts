@@ -4,19 +4,19 @@
  * the tfjs runtime reads. It is inference only (`differentiable: false`); generation, scoring and
  * the repetition penalty are the package's shared functions on top of `forward`.
  *
- * The graph is exported on first use and cached next to the checkpoint
- * (`<checkpointDir>/onnx/model.onnx`, plus `model.onnx.data` for models past 1.5 GB, plus
- * `export.json` with the cache key): the key hashes the exporter version, the architecture and
- * the sha256 of every weights file, so a changed checkpoint or exporter is re-exported. Files are
- * written atomically; a cached model that fails verification (size, sha256) or does not load is
- * re-exported instead of failing.
+ * The graph is exported on first use and cached in `${ALLMREC_HOME}/onnx/<key>/` (`model.onnx`,
+ * plus `model.onnx.data` for models past 1.5 GB, plus `export.json`), never inside the checkpoint
+ * directory: the key hashes the exporter version, the architecture and the sha256 of every weights
+ * file, so a changed checkpoint or exporter gets a new export and copies of one checkpoint share
+ * one. Files are written atomically; a cached model that fails verification (size, sha256) or does
+ * not load is re-exported instead of failing.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as ortTypes from 'onnxruntime-node';
-import { sha256File, writeFileAtomic } from '@allmrec/core';
+import { cacheDir, sha256File, writeFileAtomic } from '@allmrec/core';
 import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from '../causal-lm';
 import type { DecoderArch, DecoderData } from '../decoder/arch';
 import { ropeCosSin } from '../decoder/rope';
@@ -28,7 +28,7 @@ import { encodeModel } from './onnx-proto';
 export interface OnnxCausalLMOptions {
   /** onnxruntime intra-op threads (default 2). */
   intraOpNumThreads?: number;
-  /** Where the exported model is cached (default `<checkpointDir>/onnx`). */
+  /** Where the exported model is cached (default `${ALLMREC_HOME}/onnx/<cache key>`, see the module comment). */
   cacheDir?: string;
   /** Options passed to the exporter (part of the cache key). */
   exportOptions?: OnnxExportOptions;
@@ -154,7 +154,7 @@ export class OnnxCausalLM implements CausalLM {
   /**
    * A checkpoint directory already read into its architecture and weights (see
    * `readDecoderCheckpoint`), exported on first use and cached under `options.cacheDir`
-   * (default `<checkpointDir>/onnx`), keyed by the weights files' checksums.
+   * (default `${ALLMREC_HOME}/onnx/<cache key>`), keyed by the weights files' checksums.
    */
   static async fromCheckpoint(
     checkpointDir: string, arch: DecoderArch, data: DecoderData, tokenizer: LMTokenizer, options: OnnxCausalLMOptions = {},
@@ -162,7 +162,7 @@ export class OnnxCausalLM implements CausalLM {
     const checksums = await Promise.all(weightFiles(checkpointDir).map(async (f) => `${path.basename(f)}:${await sha256File(f)}`));
     const exportOptions = options.exportOptions ?? {};
     const key = sha256Json({ v: ONNX_EXPORT_VERSION, arch, exportOptions, checksums });
-    const dir = options.cacheDir ?? path.join(checkpointDir, 'onnx');
+    const dir = options.cacheDir ?? cacheDir('onnx', key.slice(0, 24));
     const ort = await import('onnxruntime-node');
     const modelPath = path.join(dir, MODEL_FILE);
     let miss = await cacheProblem(dir, key, options.verifyCache ?? true);
