@@ -18,8 +18,8 @@ test('lm pretrain writes a Hugging Face checkpoint that loads as a frozen Causal
   expect(j.list_copy.validRate).toBeGreaterThanOrEqual(0);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(fs.existsSync(path.join(dir, f))).toBe(true);
   const lm = await loadCausalLM(dir);
-  expect(lm.config.family).toBe('gpt2');
-  expect(lm.hiddenSize).toBe(16);
+  expect(lm.config.modelType).toBe('gpt2');
+  expect(lm.config.hiddenSize).toBe(16);
   lm.dispose();
   expect((await run(['lm', 'pretrain', '--synthetic-users', '40'])).code).toBe(2);
   // A curriculum spanning all steps (1) is a usage error that names the flag, before any work.
@@ -83,5 +83,35 @@ test('lm pretrain --match-head: the held matching head makes the list check rank
     const scale = await run(['lm', 'pretrain', '--synthetic-users', '40', '--out', path.join(dir, 'z'), '--list-answer', 'vector', '--user-scale', bad]);
     expect(scale.code).toBe(2);
     expect(scale.stderr).toContain('--user-scale must be X or LO-HI');
+  }
+});
+
+test('lm generate: greedy text of a real checkpoint, as transformers gives it, on both runtimes', async () => {
+  const dir = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'models', 'tinystories-656k');
+  const source = fs.readFileSync(path.join(dir, 'SOURCE.md'), 'utf8');
+  const want = JSON.parse(/repetition penalty 1\.0: ids (\[[^\]]*\])/.exec(source)![1]);
+  const prompt = 'Once upon a time, there was a little girl named Lily. She loved';
+  for (const runtime of ['tfjs', 'onnx']) {
+    const r = await run(['lm', 'generate', '--llm', dir, '--prompt', prompt, '--max-new-tokens', '30', '--runtime', runtime, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j)).toEqual(['model_type', 'prompt_ids', 'new_ids', 'text']);
+    expect(j.model_type).toBe('llama');
+    expect(j.prompt_ids[0]).toBe(1); // the tokenizer's BOS
+    expect(j.new_ids).toEqual(want);
+    expect(j.text.startsWith(', and she loved to eat yummy food.')).toBe(true);
+  }
+  const plain = await run(['lm', 'generate', '--llm', dir, '--prompt', 'Once upon a time', '--max-new-tokens', '5']);
+  expect(plain.stdout.startsWith('Once upon a time, a little girl named')).toBe(true);
+  for (const [args, message] of [
+    [['--prompt', 'x'], /--llm DIR\|hub-name is required/],
+    [['--llm', dir], /--prompt TEXT is required/],
+    [['--llm', dir, '--prompt', 'x', '--max-new-tokens', '0'], /--max-new-tokens must be at least 1/],
+    [['--llm', dir, '--prompt', 'x', '--runtime', 'gpu'], /--runtime must be "tfjs" or "onnx"/],
+    [['--llm', dir, '--prompt', 'x', '--repetition-penalty', '0'], /--repetition-penalty must be greater than 0/],
+  ] as [string[], RegExp][]) {
+    const bad = await run(['lm', 'generate', ...args]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(message);
   }
 });

@@ -7,8 +7,12 @@ import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
 import { MIXED_USER_SCALE } from '../stage2-pipeline';
+import { LM_GENERATE_HELP, lmGenerateCommand } from './lm-generate';
 
-export const LM_HELP = `allmrec lm pretrain [--data PATH --format FORMAT] [--corpus FILE ...] --out DIR
+export const LM_HELP = `${LM_GENERATE_HELP}
+
+Research: the demonstration LM (a retrieval circuit written by hand; see BENCHMARKS.md)
+allmrec lm pretrain [--data PATH --format FORMAT] [--corpus FILE ...] --out DIR
                     [--steps 1000] [--max-seconds S] [--hidden 128] [--layers 4] [--heads 4]
                     [--vocab 2048] [--seq-len 128] [--max-positions 256] [--batch 16] [--lr 1e-3] [--tokenizer train|gpt2] [--seed S] [--json]
   Trains a small GPT-2-family causal LM and saves it in the Hugging Face layout (config.json,
@@ -62,6 +66,7 @@ function rangeOption(values: Record<string, unknown>, name: string, fallback: [n
 
 export async function lmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'generate') return lmGenerateCommand(rest);
   if (sub !== 'pretrain') {
     process.stdout.write(LM_HELP + '\n');
     return sub === '--help' || sub === '-h' ? 0 : 2;
