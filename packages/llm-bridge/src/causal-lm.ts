@@ -52,9 +52,11 @@ export interface SlotInterface {
 export interface LMTokenizer {
   /**
    * Token ids of `text`. Special tokens (BOS etc.) are added only with `addSpecialTokens: true`
-   * (default false: prompts are assembled from pieces).
+   * (default false: prompts are assembled from pieces). `continuation: true` encodes text that
+   * continues earlier text, without what the tokenizer adds at the start of a text (the "▁" a
+   * SentencePiece-style tokenizer prepends); a tokenizer that adds nothing there ignores it.
    */
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  encode(text: string, options?: { addSpecialTokens?: boolean; continuation?: boolean }): number[];
   /** Text of `ids`; special tokens are skipped unless `skipSpecialTokens: false`. */
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   readonly eosTokenId: number | undefined;

@@ -52,3 +52,23 @@ describe('prompt builder', () => {
     expect(namedCandidate('"Nothing"', ['Heat', 'Babe'])).toBe(-1);
   });
 });
+
+describe('prompt pieces with a SentencePiece-style tokenizer', () => {
+  // TinyStories-656K's tokenizer prepends "▁" to every text it encodes (normalizer Prepend):
+  // encoded piece by piece, a prompt would gain a space at every piece boundary.
+  const dir = require('node:path').resolve(__dirname, '..', '..', '..', '..', 'shared', 'models', 'tinystories-656k');
+  test('pieces are encoded as continuations, so the prompt decodes to its own text', () => {
+    const { loadTokenizer } = require('./tokenizer') as typeof import('./tokenizer');
+    const tok = loadTokenizer(dir);
+    const history = [{ id: 4, title: 'Up in Smoke' }, { id: 9, title: 'Home Alone' }];
+    const cands = [{ id: 7, title: 'Funny Face' }, { id: 4, title: 'Up in Smoke' }];
+    const p = renderPrompt(tok, TEMPLATES.movies, history, cands, { placeholderId: 0 });
+    const text = p.text.replace(/\[(UserRep|HistoryEmb|CandidateEmb)\]/g, '');
+    expect(tok.decode(p.ids.filter((_, i) => !p.slots.some((s) => s.position === i)))).toBe(text.trimStart());
+    // Without the continuation mode, each piece would start with the tokenizer's own "▁".
+    expect(tok.encode(' is a user')[0]).toBe(tok.encode(' is a user')[1]);
+    expect(tok.encode(' is a user', { continuation: true })).toEqual(tok.encode(' is a user').slice(1));
+    expect(renderTarget(tok, 'Home Alone', 2)).toEqual([...tok.encode('"Home Alone"').slice(1), 2]);
+    expect(() => tok.encode('x', { continuation: true, addSpecialTokens: true })).toThrow(/continuation takes no special tokens/);
+  });
+});

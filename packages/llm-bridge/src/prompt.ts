@@ -55,9 +55,12 @@ export interface RenderedPrompt {
   text: string;
 }
 
-/** Anything that turns text into token ids (a CausalLM tokenizer). */
+/**
+ * Anything that turns text into token ids (a CausalLM tokenizer). Every piece of a prompt follows
+ * a slot or earlier text, so pieces are encoded as continuations (`continuation: true`).
+ */
 export interface PromptTokenizer {
-  encode(text: string): number[];
+  encode(text: string, options?: { continuation?: boolean }): number[];
 }
 
 export interface PromptItem {
@@ -69,8 +72,8 @@ export const SLOT_MARKERS: Record<SlotKind, string> = { user: '[UserRep]', histo
 
 /**
  * Renders the recommendation prompt. `history` is oldest first (the caller keeps the last 10, as
- * the paper); `candidates` in the order shown. Text pieces are tokenized separately and
- * concatenated, so slots fall on exact token positions.
+ * the paper); `candidates` in the order shown. Text pieces are tokenized separately, as
+ * continuations of the text before them, and concatenated, so slots fall on exact token positions.
  */
 export function renderPrompt(
   tokenizer: PromptTokenizer,
@@ -84,7 +87,7 @@ export function renderPrompt(
   let text = '';
   const addText = (s: string) => {
     if (!s) return;
-    ids.push(...tokenizer.encode(s));
+    ids.push(...tokenizer.encode(s, { continuation: true }));
     text += s;
   };
   const addSlot = (kind: SlotKind, ref: number) => {
@@ -109,7 +112,7 @@ export function renderPrompt(
 
 /** The training target: the title in double quotes, then end-of-sequence. */
 export function renderTarget(tokenizer: PromptTokenizer, title: string, eosId: number): number[] {
-  return [...tokenizer.encode(`"${title}"`), eosId];
+  return [...tokenizer.encode(`"${title}"`, { continuation: true }), eosId];
 }
 
 /**

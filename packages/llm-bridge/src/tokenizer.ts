@@ -23,6 +23,8 @@ export class HFTokenizer implements LMTokenizer {
   readonly padTokenId: number | undefined;
   readonly vocabSize: number;
   private readonly tok: Tokenizer;
+  /** The same tokenizer without the prefix it adds at the start of a text (see {@link encode}). */
+  private continuationTok?: Tokenizer;
 
   constructor(readonly json: Record<string, any>, readonly tokenizerConfig: Record<string, any> = {}, defaults: TokenizerDefaults = {}) {
     this.tok = new Tokenizer(json, tokenizerConfig);
@@ -36,13 +38,43 @@ export class HFTokenizer implements LMTokenizer {
     this.vocabSize = this.tok.get_vocab(true).size;
   }
 
-  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+  encode(text: string, options: { addSpecialTokens?: boolean; continuation?: boolean } = {}): number[] {
+    if (options.continuation && options.addSpecialTokens) throw new Error('encode: a continuation takes no special tokens');
+    const tok = options.continuation ? (this.continuationTok ??= new Tokenizer(withoutTextPrefix(this.json), this.tokenizerConfig)) : this.tok;
+    return tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     return this.tok.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true, clean_up_tokenization_spaces: false });
   }
+}
+
+/**
+ * A tokenizer.json without what it adds at the very start of a text: SentencePiece-style
+ * `Prepend("▁")` normalizers, Metaspace `prepend_scheme` / `add_prefix_space`, ByteLevel
+ * `add_prefix_space`. Text encoded with it reads as the continuation of earlier text, as the same
+ * words do when the whole string is tokenized at once.
+ */
+export function withoutTextPrefix(json: Record<string, any>): Record<string, any> {
+  const copy = JSON.parse(JSON.stringify(json)) as Record<string, any>;
+  const fix = (node: Record<string, any> | null | undefined, role: 'normalizer' | 'pre_tokenizer'): Record<string, any> | null => {
+    if (!node) return node ?? null;
+    if (node.type === 'Sequence') {
+      const key = role === 'normalizer' ? 'normalizers' : 'pretokenizers';
+      node[key] = (node[key] as Record<string, any>[]).map((n) => fix(n, role)).filter((n) => n !== null);
+      return node;
+    }
+    if (role === 'normalizer' && node.type === 'Prepend') return null;
+    if (node.type === 'Metaspace') {
+      if ('prepend_scheme' in node) node.prepend_scheme = 'never';
+      if ('add_prefix_space' in node) node.add_prefix_space = false;
+    }
+    if (node.type === 'ByteLevel' && 'add_prefix_space' in node) node.add_prefix_space = false;
+    return node;
+  };
+  copy.normalizer = fix(copy.normalizer, 'normalizer');
+  copy.pre_tokenizer = fix(copy.pre_tokenizer, 'pre_tokenizer');
+  return copy;
 }
 
 /**
