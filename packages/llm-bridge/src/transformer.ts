@@ -11,9 +11,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from './causal-lm';
 import type { DecoderArch, DecoderData, LinearData, NormData } from './decoder/arch';
+import { decoderCall } from './decoder/call';
 import { ropeCosSin } from './decoder/rope';
 import {
-  activate, attend, attentionBias, customOp, headLogits, linear, norm, positionsFromMask, rope, type Linear, type Norm,
+  activate, attend, attentionBias, customOp, headLogits, linear, norm, rope, type Linear, type Norm,
 } from './layers';
 
 /** Weights of one block as tensors. */
@@ -101,24 +102,8 @@ export class TransformerLM implements CausalLM {
 
   forward(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
     const a = this.config;
-    const [B, T, E] = inputEmbeds.shape;
-    if (E !== a.hiddenSize) throw new Error(`inputEmbeds width ${E} does not match the model's embedding size ${a.hiddenSize}`);
     const past = options.pastKeyValues as TransformerKVCache | undefined;
-    if (past && !(past instanceof TransformerKVCache)) throw new Error('pastKeyValues must come from this runtime (a TransformerLM forward with useCache)');
-    if (past && past.batch !== B && past.batch !== 1) throw new Error(`pastKeyValues hold ${past.batch} rows; the call has ${B} (a cache must have the call's batch or 1)`);
-    const pastLen = past?.length ?? 0;
-    const total = pastLen + T;
-    if (attentionMask.shape[0] !== B || attentionMask.shape[1] !== total) {
-      throw new Error(`attentionMask is [${attentionMask.shape}] but must be [${B}, ${total}] (${pastLen} cached + ${T} new positions)`);
-    }
-    const maskData = attentionMask.dataSync();
-    const positions = positionsFromMask(maskData, B, total, T);
-    if (a.learnedPositions) {
-      let maxPos = 0;
-      for (const p of positions) maxPos = Math.max(maxPos, p);
-      const limit = a.learnedPositions.rows - a.learnedPositions.offset;
-      if (maxPos >= limit) throw new Error(`position ${maxPos} exceeds the model's ${limit} learned positions`);
-    }
+    const { B, T, total, mask: maskData, positions } = decoderCall(a, inputEmbeds, attentionMask, past, TransformerKVCache, 'TransformerLM');
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
     const useCache = !!options.useCache && !options.recompute;

@@ -19,8 +19,9 @@ import type * as ortTypes from 'onnxruntime-node';
 import { cacheDir, sha256File, writeFileAtomic } from '@allmrec/core';
 import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from '../causal-lm';
 import type { DecoderArch, DecoderData } from '../decoder/arch';
+import { decoderCall } from '../decoder/call';
 import { ropeCosSin } from '../decoder/rope';
-import { attentionBiasData, positionsFromMask } from '../layers';
+import { attentionBiasData } from '../layers';
 import { ONNX_EXPORT_VERSION, ONNX_IO, buildDecoderModel, windowsOf, type OnnxExportOptions } from './export';
 import { encodeModel } from './onnx-proto';
 
@@ -225,18 +226,9 @@ export class OnnxCausalLM implements CausalLM {
   async forward(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, options: ForwardOptions = {}): Promise<ForwardResult> {
     this.check();
     const a = this.config;
-    const [B, T, E] = inputEmbeds.shape;
-    if (E !== a.hiddenSize) throw new Error(`inputEmbeds width ${E} does not match the model's embedding size ${a.hiddenSize}`);
     const past = options.pastKeyValues as OnnxKVCache | undefined;
-    if (past && !(past instanceof OnnxKVCache)) throw new Error('pastKeyValues must come from this runtime (an OnnxCausalLM forward with useCache)');
-    if (past && past.batch !== B && past.batch !== 1) throw new Error(`pastKeyValues hold ${past.batch} rows; the call has ${B} (a cache must have the call's batch or 1)`);
-    const pastLen = past?.length ?? 0;
-    const total = pastLen + T;
-    if (attentionMask.shape[0] !== B || attentionMask.shape[1] !== total) {
-      throw new Error(`attentionMask is [${attentionMask.shape}] but must be [${B}, ${total}] (${pastLen} cached + ${T} new positions)`);
-    }
-    const mask = attentionMask.dataSync();
-    const positions = positionsFromMask(mask, B, total, T);
+    const { B, T, total, mask, positions } = decoderCall(a, inputEmbeds, attentionMask, past, OnnxKVCache, 'OnnxCausalLM');
+    const E = a.hiddenSize;
     const { Tensor } = this.ort;
     const feeds: Record<string, ortTypes.Tensor> = {
       [ONNX_IO.inputsEmbeds]: new Tensor('float32', inputEmbeds.dataSync() as Float32Array, [B, T, E]),
@@ -245,10 +237,6 @@ export class OnnxCausalLM implements CausalLM {
       feeds[w === 0 ? ONNX_IO.attentionBias : ONNX_IO.windowBias(w)] = new Tensor('float32', attentionBiasData(mask, B, total, T, w), [B, 1, T, total]);
     }
     if (a.learnedPositions) {
-      const limit = a.learnedPositions.rows - a.learnedPositions.offset;
-      let maxPos = 0;
-      for (const p of positions) maxPos = Math.max(maxPos, p);
-      if (maxPos >= limit) throw new Error(`position ${maxPos} exceeds the model's ${limit} learned positions`);
       feeds[ONNX_IO.positionIds] = new Tensor('int64', BigInt64Array.from(positions, (p) => BigInt(p)), [B, T]);
     }
     if (a.rope) {
