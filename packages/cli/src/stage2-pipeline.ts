@@ -24,11 +24,12 @@ import {
   type CausalLM, type PromptTemplate, type Stage2Sources,
 } from '@allmrec/llm-bridge';
 import {
-  buildPretrainCorpus, textPieces, pretrainLM, SECTION_MARKER, trainByteLevelBPE, type PretrainResult, type ListAnswer,
+  buildPretrainCorpus, textPieces, pretrainLM, SECTION_MARKER, trainByteLevelBPE, type PretrainOptions, type PretrainResult, type ListAnswer,
 } from '@allmrec/llm-bridge/demo';
 import { leaveOneOut } from '@allmrec/data';
 import { DATA_OPTIONS, UsageError } from './args';
 import { datasetFromOptions } from './dataset-source';
+import { corpusSha256, demoLMKey, findDemoLM, pretrainInputs, restoreDemoLM, storeDemoLM } from './demo-lm-cache';
 import { loadAlignRun, type AlignRun } from './stage1-pipeline';
 
 /** Positions kept free after the longest prompt: the generated answer (32 tokens) or the target title. */
@@ -167,14 +168,25 @@ export interface Stage2PretrainOptions {
   progress?: ProgressListener;
 }
 
+/** The pretraining a {@link Stage2PretrainOptions} asks for, and the prompt sizes it was derived from. */
+export interface DemoLMPlan {
+  options: PretrainOptions;
+  maxPositions: number;
+  seqLen: number;
+  longestPrompt: number;
+  documents: number;
+  /** Cache key of this pretraining (undefined with a time budget: see demo-lm-cache.ts). */
+  key?: string;
+}
+
 /**
- * Pretrains a small LM (pretrainLM) on the dataset's item texts plus list documents with 1..history
- * history titles and 2..candidates candidates, sized so the longest Stage 2 prompt fits: the BPE is
- * trained once up front (deterministically, as pretrainLM will) to count the longest prompt's
- * tokens L; maxPositions = L + 40 (rounded up to 8), seqLen defaults to maxPositions so the
- * longest list documents fit one training row.
+ * The pretraining of the demonstration LM for a dataset (pretrainLM's options), sized so the
+ * longest Stage 2 prompt fits: the corpus is the item texts plus list documents with 1..history
+ * history titles and 2..candidates candidates; the BPE is trained once up front (deterministically,
+ * as pretrainLM will) to count the longest prompt's tokens L; maxPositions = L + 40 (rounded up to
+ * 8), seqLen defaults to maxPositions so the longest list documents fit one training row.
  */
-export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ result: PretrainResult; maxPositions: number; seqLen: number; longestPrompt: number; documents: number }> {
+export function demoLMPlan(o: Omit<Stage2PretrainOptions, 'checkpointDir' | 'progress'>): DemoLMPlan {
   const template = templateFor(o.dataset.domain);
   const corpus = buildPretrainCorpus(o.dataset.items.slice(1), {
     seed: o.seed, template, documents: o.documents, listHistory: [1, o.history], listCandidates: [2, o.candidates], listAnswer: o.listAnswer, bareLists: o.bareLists,
@@ -190,13 +202,38 @@ export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{ res
   const maxPositions = Math.ceil((longestPrompt + PROMPT_MARGIN) / 8) * 8;
   const seqLen = o.seqLen ?? maxPositions;
   if (seqLen > maxPositions) throw new UsageError(`--lm-seq-len ${seqLen} exceeds the ${maxPositions} positions the prompt needs; leave it out or lower it`);
-  const result = await pretrainLM({
+  const options: PretrainOptions = {
     corpus, outDir: o.outDir, seed: o.seed, tokenizer: 'train', vocabSize, addedTokens, hidden: o.hidden, layers: o.layers, heads: o.heads,
     maxPositions, seqLen, batchSize: o.batch, steps: o.steps, maxSeconds: o.maxSeconds, lr: o.lr,
     oneDocPerRow: o.oneDocPerRow, mimeticInit: o.mimeticInit, curriculum: o.curriculum, sinusoidalPositions: o.sinusoidalPositions,
-    ...(o.matchHead ? { lookBack: matchHeadWiring(o.heads ?? 4), slotVectors: { userScale: o.userScale ?? MIXED_USER_SCALE } } : {}), checkpointDir: o.checkpointDir, onProgress: o.progress,
-  });
-  return { result, maxPositions, seqLen, longestPrompt, documents: corpus.length };
+    ...(o.matchHead ? { lookBack: matchHeadWiring(o.heads ?? 4), slotVectors: { userScale: o.userScale ?? MIXED_USER_SCALE } } : {}),
+  };
+  return { options, maxPositions, seqLen, longestPrompt, documents: corpus.length, key: demoLMKey(options) };
+}
+
+/**
+ * Pretrains the demonstration LM of {@link demoLMPlan} into `o.outDir`, or restores the same
+ * pretraining from the cache (the user's, or the one shipped for the built-in run): see
+ * demo-lm-cache.ts. A finished pretraining is stored in the user's cache.
+ */
+export async function pretrainForStage2(o: Stage2PretrainOptions): Promise<{
+  result: PretrainResult; maxPositions: number; seqLen: number; longestPrompt: number; documents: number; cached?: 'cache' | 'shipped'; key?: string;
+}> {
+  const plan = demoLMPlan(o);
+  const sizes = { maxPositions: plan.maxPositions, seqLen: plan.seqLen, longestPrompt: plan.longestPrompt, documents: plan.documents };
+  if (plan.key) {
+    const hit = await findDemoLM(plan.key);
+    if (hit) {
+      restoreDemoLM(hit.dir, o.outDir);
+      return { result: { ...hit.record.result, dir: o.outDir }, ...sizes, cached: hit.where, key: plan.key };
+    }
+  }
+  const result = await pretrainLM({ ...plan.options, checkpointDir: o.checkpointDir, onProgress: o.progress });
+  if (plan.key) {
+    const { dir: _dir, ...rest } = result;
+    await storeDemoLM(plan.key, result.dir, { corpusSha256: corpusSha256(plan.options.corpus!), options: pretrainInputs(plan.options), result: rest });
+  }
+  return { result, ...sizes, key: plan.key };
 }
 
 /** Parameter count of a checkpoint directory, from the safetensors headers (no weights read). */

@@ -12,7 +12,7 @@ import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
 import {
   MIXED_USER_SCALE, PROMPT_MARGIN, checkpointParams, hasBackbone, hasLM, hasStage1, itemTitles, lmLayers, longestPromptTokens, paths, pretrainForStage2,
-  readRunMeta, recordDataOptions, stage2Sources, writeRunMeta,
+  readRunMeta, recordDataOptions, stage2Sources, writeRunMeta, type Stage2PretrainOptions,
 } from '../stage2-pipeline';
 
 /** Default share of the LM steps over which the length curriculum grows (see PretrainOptions.curriculum). */
@@ -149,31 +149,10 @@ export interface TrainedStages {
 }
 
 /**
- * Every stage into `values.out` (see TRAIN_HELP), each reused when already there; the models stay
- * loaded for the caller (`allmrec run` evaluates them next).
+ * How the demonstration LM is pretrained here, from the --lm-* options (recorded in run.json as
+ * is). Fills in the defaults the options imply (list answers, heads).
  */
-export async function trainStages(values: Record<string, unknown>, out: Output): Promise<TrainedStages> {
-  const dir = values.out as string;
-  const seed = intOption(values, 'seed', 1)!;
-  const history = intOption(values, 'history', 10)!;
-  const candidates = intOption(values, 'candidates', 20)!;
-  if (history < 1) throw new UsageError('--history must be at least 1');
-  if (candidates < 2) throw new UsageError('--candidates must be at least 2 (the target and one other item)');
-  const maxUsers = intOption(values, 'max-users');
-  if (maxUsers !== undefined && maxUsers < 1) throw new UsageError('--max-users must be at least 1');
-  for (const k of ['backbone-epochs', 'stage1-epochs', 'stage2-epochs', 'stage2-batch', 'lm-steps', 'lm-hidden', 'lm-layers', 'lm-heads', 'lm-batch', 'lm-seq-len', 'lm-documents']) {
-    const v = intOption(values, k);
-    if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
-  }
-  const lmLr = positiveNumber(values, 'lm-lr');
-  const lmMaxSeconds = positiveNumber(values, 'lm-max-seconds');
-  const stage2Lr = positiveNumber(values, 'stage2-lr');
-  const warmStartSteps = intOption(values, 'stage2-warm-start');
-  if (warmStartSteps !== undefined && warmStartSteps < 0) throw new UsageError('--stage2-warm-start must be 0 or more steps');
-  const warmStartDistill = shareOption(values, 'stage2-distill');
-  const weightAverage = fractionOption(values, 'stage2-average');
-  const llm = values.llm as string | undefined;
-  // How the LM is pretrained here: passed to pretrainForStage2 and recorded in run.json as is.
+export function lmRecipeOf(values: Record<string, unknown>) {
   const matchHead = !values['lm-no-match-head'];
   if (values['lm-list-answer'] === undefined) values['lm-list-answer'] = matchHead ? 'vector' : 'marker';
   if (matchHead && values['lm-list-answer'] !== 'vector') throw new UsageError(`--lm-list-answer ${String(values['lm-list-answer'])} needs --lm-no-match-head (the matching head is pretrained on vector lists)`);
@@ -193,6 +172,49 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
     ...(matchHead ? { userScale: scaleRangeOption(values, 'lm-user-scale') ?? MIXED_USER_SCALE } : {}),
   };
   if (!matchHead && values['lm-user-scale'] !== undefined) throw new UsageError('--lm-user-scale needs the matching head (leave out --lm-no-match-head)');
+  return lmRecipe;
+}
+
+/** The demonstration LM's pretraining request for a dataset and prompt size (see demoLMPlan). */
+export function demoLMRequest(
+  values: Record<string, unknown>, dataset: InteractionDataset, prompt: { seed: number; history: number; candidates: number },
+): Omit<Stage2PretrainOptions, 'outDir' | 'checkpointDir' | 'progress'> {
+  const recipe = lmRecipeOf(values); // first: it fills in the defaults the options imply (e.g. --lm-heads)
+  return {
+    dataset, seed: prompt.seed, history: prompt.history, candidates: prompt.candidates,
+    steps: intOption(values, 'lm-steps'), maxSeconds: positiveNumber(values, 'lm-max-seconds'), hidden: intOption(values, 'lm-hidden'),
+    layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
+    batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: positiveNumber(values, 'lm-lr'),
+    documents: intOption(values, 'lm-documents'), ...recipe,
+  };
+}
+
+/**
+ * Every stage into `values.out` (see TRAIN_HELP), each reused when already there; the models stay
+ * loaded for the caller (`allmrec run` evaluates them next).
+ */
+export async function trainStages(values: Record<string, unknown>, out: Output): Promise<TrainedStages> {
+  const dir = values.out as string;
+  const seed = intOption(values, 'seed', 1)!;
+  const history = intOption(values, 'history', 10)!;
+  const candidates = intOption(values, 'candidates', 20)!;
+  if (history < 1) throw new UsageError('--history must be at least 1');
+  if (candidates < 2) throw new UsageError('--candidates must be at least 2 (the target and one other item)');
+  const maxUsers = intOption(values, 'max-users');
+  if (maxUsers !== undefined && maxUsers < 1) throw new UsageError('--max-users must be at least 1');
+  for (const k of ['backbone-epochs', 'stage1-epochs', 'stage2-epochs', 'stage2-batch', 'lm-steps', 'lm-hidden', 'lm-layers', 'lm-heads', 'lm-batch', 'lm-seq-len', 'lm-documents']) {
+    const v = intOption(values, k);
+    if (v !== undefined && v < 1) throw new UsageError(`--${k} must be a positive integer`);
+  }
+  positiveNumber(values, 'lm-lr'); // checked here, before any work
+  positiveNumber(values, 'lm-max-seconds');
+  const stage2Lr = positiveNumber(values, 'stage2-lr');
+  const warmStartSteps = intOption(values, 'stage2-warm-start');
+  if (warmStartSteps !== undefined && warmStartSteps < 0) throw new UsageError('--stage2-warm-start must be 0 or more steps');
+  const warmStartDistill = shareOption(values, 'stage2-distill');
+  const weightAverage = fractionOption(values, 'stage2-average');
+  const llm = values.llm as string | undefined;
+  const lmRecipe = lmRecipeOf(values);
   const offline = values.offline ? true : undefined;
   const env = await environmentInfo(values.backend as string | undefined);
   const t0 = performance.now();
@@ -260,22 +282,19 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
         await save({ lm: { source: 'pretrained', name: 'lm', params: checkpointParams(p.lm) } });
         reused.push('lm');
       } else {
-        out.log('LM: pretraining a small GPT-2 on the item texts');
+        out.log('LM: the demonstration LM (a small GPT-2 with a retrieval circuit written by hand), pretrained on the item texts or restored from the cache');
         const r = await pretrainForStage2({
-          dataset, outDir: p.lm, seed: trainRecord.seed, history: trainRecord.history, candidates: trainRecord.candidates,
-          steps: intOption(values, 'lm-steps'), maxSeconds: lmMaxSeconds, hidden: intOption(values, 'lm-hidden'),
-          layers: intOption(values, 'lm-layers'), heads: intOption(values, 'lm-heads'), vocab: intOption(values, 'lm-vocab'),
-          batch: intOption(values, 'lm-batch'), seqLen: intOption(values, 'lm-seq-len'), lr: lmLr,
-          documents: intOption(values, 'lm-documents'), ...lmRecipe, checkpointDir: p.lmCheckpoint, progress: out.progress,
+          ...demoLMRequest(values, dataset, trainRecord), outDir: p.lm, checkpointDir: p.lmCheckpoint, progress: out.progress,
         });
         fs.rmSync(p.lmCheckpoint, { recursive: true, force: true });
+        if (r.cached) out.log(`LM: restored from ${r.cached === 'shipped' ? 'the copy shipped with allmrec' : 'the cache'} (the same inputs pretrained once, ${round(r.result.seconds)} s; key ${r.key})`);
         await save({
           lm: {
             source: 'pretrained', name: 'lm', params: r.result.params,
             pretrain: {
               steps: r.result.steps, seconds: round(r.result.seconds), finalLoss: r.result.finalLoss, heldOutPerplexity: r.result.heldOutPerplexity,
               vocabSize: r.result.vocabSize, maxPositions: r.maxPositions, seqLen: r.seqLen, longestPrompt: r.longestPrompt, documents: r.documents,
-              ...lmRecipe,
+              ...lmRecipe, ...(r.key ? { key: r.key } : {}), ...(r.cached ? { restoredFrom: r.cached } : {}),
             },
           },
         });
