@@ -100,7 +100,7 @@ test('slot rows are F_U / F_I outputs, other rows token embeddings; labels only 
     expect(p.slots.filter((x) => x.kind === 'history').map((x) => x.ref)).toEqual(Array.from(ex[b].history.slice(-3)));
     expect(p.slots.filter((x) => x.kind === 'candidate').map((x) => x.ref)).toEqual(Array.from(ex[b].candidates));
     const slotCols = new Map(p.slots.map((x) => [inp.pad[b] + x.position, x]));
-    const target = [...lm.tokenizer.encode(`"${TITLES[ex[b].target!]}"`), lm.config.eosTokenId!];
+    const target = [...lm.tokenizer.encode(`"${TITLES[ex[b].target!]}"`, { continuation: true }), lm.config.eosTokenId!];
     for (let t = 0; t < T; t++) {
       const slot = slotCols.get(t);
       if (slot?.kind === 'user') expect(emb[b][t]).toEqual(fu[b]);
@@ -298,7 +298,7 @@ test('evaluation metrics on a rigged LM (always answers one title; scores favour
   const set = buildEvalSet(split, getProtocol('test-20'), { seed: 42, maxUsers: 8 });
   // Rig: the answer is the test target of the first evaluated user.
   const fixed = set.targets[0];
-  const answerIds = lm.tokenizer.encode(`"${TITLES[fixed]}"`);
+  const answerIds = lm.tokenizer.encode(`"${TITLES[fixed]}"`, { continuation: true });
     const rigged = new RiggedLM(lm, answerIds, [...answerIds, lm.config.eosTokenId!]);
   const m = new Stage2Model(rigged, fakeSources(), { ...SMALL, numCandidates: 20, maxNewTokens: answerIds.length + 1 }, 5);
   const r = await m.evaluate(split, { seed: 42, maxUsers: 8, keepOutputs: true });
