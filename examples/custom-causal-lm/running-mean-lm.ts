@@ -95,7 +95,8 @@ export class RunningMeanLM implements CausalLM {
         rows = tf.reshape(tf.slice(h, [0, T - K, 0], [B, K, H]), [B * K, H]);
         shape = [B, K, this.config.vocabSize];
       }
-      return tf.reshape(tf.matMul(rows, this.e, false, true), shape) as tf.Tensor3D;
+      const logits = tf.matMul(rows, this.e, false, true);
+      return tf.reshape(options.logProbs ? tf.logSoftmax(logits) : logits, shape) as tf.Tensor3D;
     });
     return cache ? { logits, pastKeyValues: cache } : { logits };
   }

@@ -89,6 +89,12 @@ export interface ForwardOptions {
    */
   logitIndices?: Int32Array;
   /**
+   * Return log-probabilities over the vocabulary (the log-softmax of the logits) instead of the
+   * logits, in the same shape. Scoring asks for them: an implementation can compute them natively
+   * (onnxruntime does), which over a large vocabulary is most of a scoring call's time.
+   */
+  logProbs?: boolean;
+  /**
    * Trade memory for time in the backward pass (gradient checkpointing). A hint: the values are
    * the same either way, and an implementation without it computes normally.
    */
@@ -97,7 +103,7 @@ export interface ForwardOptions {
 
 /** Result of {@link CausalLM.forward}. */
 export interface ForwardResult {
-  /** [B, T, V], [B, K, V] with `logitsToKeep`, or [1, n, V] with `logitIndices`. */
+  /** [B, T, V], [B, K, V] with `logitsToKeep`, or [1, n, V] with `logitIndices` (log-probabilities with `logProbs`). */
   logits: tf.Tensor3D;
   /** Present with `useCache`. */
   pastKeyValues?: KVCache;

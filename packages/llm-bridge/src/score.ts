@@ -1,7 +1,8 @@
 /**
  * Log-likelihood of candidate continuations after one prompt, for any {@link CausalLM}, written
  * once on top of its `forward`: the prompt runs once (batch 1, KV cache) and every continuation's
- * tokens then run as one batch against that shared cache.
+ * tokens then run as one batch against that shared cache; the LM returns log-probabilities
+ * (`logProbs`), so the host only picks the targets' entries.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from './causal-lm';
@@ -27,12 +28,12 @@ export async function scoreContinuations(
   for (const cont of continuations) {
     for (const id of cont) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`continuation token ${id} is outside the vocabulary [0, ${V})`);
   }
-  const first = await lm.forward(inputEmbeds, attentionMask, { useCache: true, logitsToKeep: 1 });
+  const first = await lm.forward(inputEmbeds, attentionMask, { useCache: true, logitsToKeep: 1, logProbs: true });
   const cache = first.pastKeyValues;
   try {
     if (!cache) throw new Error(`${lm.config.modelType}: forward returned no pastKeyValues although useCache was set`);
     // The first token of every continuation is predicted by the prompt's last position.
-    const firstLp = tf.tidy(() => tf.logSoftmax(tf.reshape(first.logits, [1, V])).dataSync() as Float32Array);
+    const firstLp = first.logits.dataSync() as Float32Array;
     for (let c = 0; c < C; c++) if (continuations[c].length > 0) scores[c] = firstLp[continuations[c][0]];
     const multi = [...continuations.keys()].filter((c) => continuations[c].length > 1);
     const bs = Math.max(1, options.batchSize ?? multi.length);
@@ -61,20 +62,15 @@ export async function scoreContinuations(
       const mask = tf.tidy(() => tf.concat([tf.tile(tf.cast(attentionMask, 'float32'), [n, 1]), tf.tensor2d(maskCont, [n, L])], 1) as tf.Tensor2D);
       let res;
       try {
-        res = await lm.forward(embeds, mask, { pastKeyValues: cache, logitIndices: Int32Array.from(flat) });
+        res = await lm.forward(embeds, mask, { pastKeyValues: cache, logitIndices: Int32Array.from(flat), logProbs: true });
       } finally {
         embeds.dispose();
         mask.dispose();
       }
       res.pastKeyValues?.dispose();
-      const lp = tf.tidy(() => {
-        const sel = tf.reshape(res.logits, [flat.length, V]);
-        const lse = tf.logSumExp(sel, -1);
-        const pick = tf.gather(tf.reshape(sel, [-1]), tf.tensor1d(targets.map((y, i) => i * V + y), 'int32'));
-        return tf.sub(pick, lse).dataSync() as Float32Array;
-      });
+      const lp = res.logits.dataSync() as Float32Array;
       res.logits.dispose();
-      for (let i = 0; i < owner.length; i++) scores[owner[i]] += lp[i];
+      for (let i = 0; i < owner.length; i++) scores[owner[i]] += lp[i * V + targets[i]];
     }
     return scores;
   } finally {

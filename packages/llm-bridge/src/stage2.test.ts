@@ -281,14 +281,20 @@ class RiggedLM implements CausalLM {
         const next = j + 1 < real.length ? real[j + 1] : this.favoured[this.favoured.length - 1];
         out.set(row(next, !isFavoured && j === 0), k * V);
       });
-      return { logits: tf.tensor3d(out, [1, options.logitIndices.length, V]), pastKeyValues: cache };
+      return { logits: this.maybeLogProbs(tf.tensor3d(out, [1, options.logitIndices.length, V]), options), pastKeyValues: cache };
     }
     // Generation (and the prompt call of scoring): the k-th new token is answer[k], then EOS.
     const k = past ? past.length - prompt + 1 : 0;
     const next = k < this.answer.length ? this.answer[k] : this.config.eosTokenId!;
     const out = new Float32Array(B * V);
     for (let b = 0; b < B; b++) out.set(row(next), b * V);
-    return { logits: tf.tensor3d(out, [B, 1, V]), pastKeyValues: cache };
+    return { logits: this.maybeLogProbs(tf.tensor3d(out, [B, 1, V]), options), pastKeyValues: cache };
+  }
+  private maybeLogProbs(logits: tf.Tensor3D, options: ForwardOptions): tf.Tensor3D {
+    if (!options.logProbs) return logits;
+    const lp = tf.logSoftmax(logits) as tf.Tensor3D;
+    logits.dispose();
+    return lp;
   }
   dispose() {}
 }

@@ -156,6 +156,7 @@ export class TransformerLM implements CausalLM {
     if (this.headBias) out = tf.add(out, this.headBias);
     const cap = this.config.finalSoftcap;
     if (cap !== undefined) out = tf.mul(tf.tanh(tf.div(out, cap)), cap);
+    if (options.logProbs) out = tf.logSoftmax(out);
     return tf.reshape(out, shape) as tf.Tensor3D;
   }
 

@@ -7,10 +7,11 @@
  *   -1e9 = not: causal + padding, built by the caller with layers.ts's attentionBiasData) and one
  *   `attention_bias.window_{W}` per distinct sliding window W; `position_ids` [batch, seq] int64
  *   (learned positions only); `rope_cos` / `rope_sin` [batch, seq, rotary_dim] (RoPE only, from
- *   decoder/rope.ts); `num_logits_to_keep` [] int64 (logits of the last K positions; 0 = all);
+ *   decoder/rope.ts); `logit_rows` [n] int64 (the flat positions b·seq + t whose logits are
+ *   computed: the rest never reach the vocabulary projection);
  *   `past_key_values.{i}.key` / `.value` [past_batch, kvHeads, past, headDim] per layer
  *   (past_batch = batch, or 1 to share one prefix with every row; past may be 0).
- * - outputs: `logits` [batch, K, vocab]; `present.{i}.key` / `.value` [batch, kvHeads, total, headDim]
+ * - outputs: `logits` [n, vocab]; `log_probs` (their log-softmax, computed only when fetched); `present.{i}.key` / `.value` [batch, kvHeads, total, headDim]
  *   (keys after RoPE).
  * Masks and RoPE tables are inputs so the host computes them with the same functions as the tfjs
  * runtime: every rope type and sliding window is then the same code on both runtimes.
@@ -19,7 +20,7 @@ import type { DecoderArch, DecoderData, LinearData, NormData } from '../decoder/
 import { DataType, GraphBuilder, attr, encodeModel, type EncodeOptions, type EncodedModel, type ModelSpec } from './onnx-proto';
 
 /** Bumped whenever the exported graph changes (part of the cache key). */
-export const ONNX_EXPORT_VERSION = 4;
+export const ONNX_EXPORT_VERSION = 6;
 
 /** Input / output names of the exported graph. */
 export const ONNX_IO = {
@@ -29,8 +30,9 @@ export const ONNX_IO = {
   positionIds: 'position_ids',
   ropeCos: 'rope_cos',
   ropeSin: 'rope_sin',
-  numLogitsToKeep: 'num_logits_to_keep',
+  logitRows: 'logit_rows',
   logits: 'logits',
+  logProbs: 'log_probs',
   pastKey: (layer: number) => `past_key_values.${layer}.key`,
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
   presentKey: (layer: number) => `present.${layer}.key`,
@@ -42,8 +44,6 @@ export interface OnnxExportOptions extends EncodeOptions {
   /** Graph name (default `<modelType>_decoder`). */
   graphName?: string;
 }
-
-const INT64_MAX = Number.MAX_SAFE_INTEGER; // large enough as a Slice end
 
 /** The distinct sliding windows of a decoder (0 = full causal attention). */
 export function windowsOf(a: DecoderArch): number[] {
@@ -57,10 +57,10 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
   if (nh % kvh !== 0) throw new Error(`ONNX export: heads (${nh}) must be a multiple of kvHeads (${kvh})`);
   const rep = nh / kvh;
   const X = ONNX_IO.inputsEmbeds;
-  const K = ONNX_IO.numLogitsToKeep;
+  const R = ONNX_IO.logitRows;
   const inputs: ModelSpec['graph']['inputs'] = [
     { name: X, elemType: DataType.FLOAT, dims: ['batch', 'seq', E] },
-    { name: K, elemType: DataType.INT64, dims: [] },
+    { name: R, elemType: DataType.INT64, dims: ['n'] },
   ];
   const biasOf = new Map<number, string>();
   for (const w of windowsOf(a)) {
@@ -74,6 +74,25 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
     const [inDim, outDim] = l.w.shape;
     const y = g.op('MatMul', [x, g.float(name('w'), [inDim, outDim], l.w.data)]);
     return l.b ? g.op('Add', [y, g.float(name('b'), [outDim], l.b.data)]) : y;
+  };
+  /** Several linear layers of the same input as one MatMul (weights side by side), split after. */
+  const linMany = (x: string, ls: LinearData[]): string[] => {
+    const inDim = ls[0].w.shape[0];
+    const widths = ls.map((l) => l.w.shape[1]);
+    const total = widths.reduce((a, b) => a + b, 0);
+    const w = new Float32Array(inDim * total);
+    for (let r = 0; r < inDim; r++) {
+      let o = r * total;
+      for (const l of ls) { w.set(l.w.data.subarray(r * l.w.shape[1], (r + 1) * l.w.shape[1]), o); o += l.w.shape[1]; }
+    }
+    let y = g.op('MatMul', [x, g.float(name('w'), [inDim, total], w)]);
+    if (ls.some((l) => l.b)) {
+      const b = new Float32Array(total);
+      let o = 0;
+      for (const l of ls) { if (l.b) b.set(l.b.data, o); o += l.w.shape[1]; }
+      y = g.op('Add', [y, g.float(name('b'), [total], b)]);
+    }
+    return g.opN('Split', [y, g.int64(widths)], ls.length, { axis: attr.int(-1) });
   };
   const nrm = (x: string, n: NormData, kind: 'layer' | 'rms' = a.norm): string => {
     const dim = n.g.shape[0];
@@ -128,9 +147,10 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
 
   const attention = (h: string, l: number): string => {
     const bw = d.blocks[l];
-    let q = g.op('Reshape', [lin(h, bw.q), g.int64([0, 0, nh, hd])]);
-    let k = g.op('Reshape', [lin(h, bw.k), g.int64([0, 0, kvh, hd])]);
-    const v4 = g.op('Reshape', [lin(h, bw.v), g.int64([0, 0, kvh, hd])]);
+    const [q0, k0, v0] = linMany(h, [bw.q, bw.k, bw.v]);
+    let q = g.op('Reshape', [q0, g.int64([0, 0, nh, hd])]);
+    let k = g.op('Reshape', [k0, g.int64([0, 0, kvh, hd])]);
+    const v4 = g.op('Reshape', [v0, g.int64([0, 0, kvh, hd])]);
     if (bw.qNorm) q = nrm(q, bw.qNorm, 'rms');
     if (bw.kNorm) k = nrm(k, bw.kNorm, 'rms');
     if (rope) { q = applyRope(q); k = applyRope(k); }
@@ -161,7 +181,11 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
   };
   const mlp = (h: string, l: number): string => {
     const bw = d.blocks[l];
-    const inner = bw.gate ? g.op('Mul', [activation(lin(h, bw.gate)), lin(h, bw.up)]) : activation(lin(h, bw.up));
+    let inner: string;
+    if (bw.gate) {
+      const [gate, up] = linMany(h, [bw.gate, bw.up]);
+      inner = g.op('Mul', [activation(gate), up]);
+    } else inner = activation(lin(h, bw.up));
     return lin(inner, bw.down);
   };
 
@@ -197,15 +221,14 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
   if (d.finalNorm) x = nrm(x, d.finalNorm);
   if (d.projectOut) x = lin(x, d.projectOut);
 
-  // Logits of the last K positions (K = 0: all): Slice, then Gemm with the [V, E] head (transB).
-  const kNeg = g.op('Neg', [g.op('Unsqueeze', [K, g.int64([0])])]);
-  const kept = g.op('Slice', [x, kNeg, g.int64([INT64_MAX]), g.int64([1])]); // [B, K, E]
-  const flat = g.op('Reshape', [kept, g.int64([-1, E])]);
-  let logits2 = g.op('Gemm', [flat, g.float('lm_head', [V, E], d.head.data)], { transB: attr.int(1) });
+  // Logits of the requested rows only: Gather them from [batch·seq, E], then Gemm with the [V, E] head (transB).
+  const rows = g.op('Gather', [g.op('Reshape', [x, g.int64([-1, E])]), R], { axis: attr.int(0) }); // [n, E]
+  let logits2 = g.op('Gemm', [rows, g.float('lm_head', [V, E], d.head.data)], { transB: attr.int(1) });
   if (d.headBias) logits2 = g.op('Add', [logits2, g.float('lm_head.bias', [V], d.headBias.data)]);
   if (a.finalSoftcap !== undefined) logits2 = softcap(logits2, a.finalSoftcap);
-  const outShape = g.op('Concat', [g.op('Slice', [g.op('Shape', [kept]), g.int64([0]), g.int64([2])]), g.int64([V])], { axis: attr.int(0) });
-  g.op('Reshape', [logits2, outShape], undefined, ONNX_IO.logits);
+  g.op('Identity', [logits2], undefined, ONNX_IO.logits);
+  // Computed only when a run fetches it: log-softmax over the vocabulary (scoring).
+  g.op('LogSoftmax', [ONNX_IO.logits], { axis: attr.int(-1) }, ONNX_IO.logProbs);
 
   return {
     opset: 17,
@@ -218,7 +241,8 @@ export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxE
       initializers: g.initializers,
       inputs: [...inputs, ...pastInputs.map((n) => ({ name: n, elemType: DataType.FLOAT, dims: ['past_batch', kvh, 'past', hd] }))],
       outputs: [
-        { name: ONNX_IO.logits, elemType: DataType.FLOAT, dims: ['batch', 'kept', V] },
+        { name: ONNX_IO.logits, elemType: DataType.FLOAT, dims: ['n', V] },
+        { name: ONNX_IO.logProbs, elemType: DataType.FLOAT, dims: ['n', V] },
         ...presentOutputs.map((n) => ({ name: n, elemType: DataType.FLOAT, dims: ['batch', kvh, 'total', hd] })),
       ],
     },

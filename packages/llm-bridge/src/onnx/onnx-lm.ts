@@ -195,7 +195,7 @@ export class OnnxCausalLM implements CausalLM {
   private static make(
     arch: DecoderArch, data: DecoderData, tokenizer: LMTokenizer, ort: typeof ortTypes, session: ortTypes.InferenceSession, info: OnnxLoadInfo,
   ): OnnxCausalLM {
-    const need: string[] = [ONNX_IO.inputsEmbeds, ONNX_IO.numLogitsToKeep];
+    const need: string[] = [ONNX_IO.inputsEmbeds, ONNX_IO.logitRows];
     for (let l = 0; l < arch.layers; l++) need.push(ONNX_IO.pastKey(l), ONNX_IO.pastValue(l));
     for (const n of need) if (!session.inputNames.includes(n)) throw new Error(`ONNX model has no input "${n}"`);
     return new OnnxCausalLM(arch, tokenizer, ort, session, data.embed.data, info);
@@ -244,30 +244,31 @@ export class OnnxCausalLM implements CausalLM {
       feeds[ONNX_IO.ropeCos] = new Tensor('float32', cos, [B, T, a.rope.dim]);
       feeds[ONNX_IO.ropeSin] = new Tensor('float32', sin, [B, T, a.rope.dim]);
     }
-    const indices = options.logitIndices;
-    const keep = indices ? 0 : Math.min(Math.max(options.logitsToKeep ?? 0, 0), T);
-    feeds[ONNX_IO.numLogitsToKeep] = new Tensor('int64', BigInt64Array.of(BigInt(keep)), []);
+    // The rows whose logits the graph computes, and the shape they are returned in.
+    let rows: Int32Array;
+    let shape: [number, number, number];
+    const V = a.vocabSize;
+    if (options.logitIndices) {
+      rows = options.logitIndices;
+      for (const i of rows) if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
+      shape = [1, rows.length, V];
+    } else {
+      const K = options.logitsToKeep && options.logitsToKeep > 0 ? Math.min(options.logitsToKeep, T) : T;
+      rows = new Int32Array(B * K);
+      for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) rows[b * K + k] = b * T + T - K + k;
+      shape = [B, K, V];
+    }
+    feeds[ONNX_IO.logitRows] = new Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(r)), [rows.length]);
     const empty = past ? undefined : new Tensor('float32', new Float32Array(0), [1, a.kvHeads, 0, a.headDim]);
     for (let l = 0; l < a.layers; l++) {
       feeds[ONNX_IO.pastKey(l)] = past ? past.present[2 * l] : empty!;
       feeds[ONNX_IO.pastValue(l)] = past ? past.present[2 * l + 1] : empty!;
     }
-    const fetch: string[] = [ONNX_IO.logits];
+    const out = options.logProbs ? ONNX_IO.logProbs : ONNX_IO.logits;
+    const fetch: string[] = [out];
     if (options.useCache) for (let l = 0; l < a.layers; l++) fetch.push(ONNX_IO.presentKey(l), ONNX_IO.presentValue(l));
     const res = await this.session.run(feeds, fetch);
-    const V = a.vocabSize;
-    const data = res[ONNX_IO.logits].data as Float32Array;
-    let logits: tf.Tensor3D;
-    if (indices) {
-      const picked = new Float32Array(indices.length * V);
-      indices.forEach((i, r) => {
-        if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
-        picked.set(data.subarray(i * V, (i + 1) * V), r * V);
-      });
-      logits = tf.tensor3d(picked, [1, indices.length, V]);
-    } else {
-      logits = tf.tensor3d(data, [B, keep === 0 ? T : keep, V]);
-    }
+    const logits = tf.tensor3d(res[out].data as Float32Array, shape);
     if (!options.useCache) return { logits };
     return { logits, pastKeyValues: new OnnxKVCache(fetch.slice(1).map((n) => res[n]), total, B) };
   }

@@ -54,7 +54,7 @@ export const CAUSAL_LM_CHECKS = [
   'embedding-driven forward equals the token path',
   "left padding does not change real tokens' logits",
   'KV cache equals no cache (own batch and a shared batch-1 prompt)',
-  'logitsToKeep and logitIndices select the full forward\'s logits',
+  'logitsToKeep, logitIndices and logProbs agree with the full forward',
   'loss counts only non-ignored targets',
   'gradient w.r.t. input embeddings matches finite differences',
   'weights unchanged after gradients and inference',
@@ -248,11 +248,13 @@ export async function runCausalLMConformance(lm: CausalLM, options: CausalLMConf
     const last2 = await lm.forward(e, mask, { logitsToKeep: 2 });
     const picks = Int32Array.of(T + 1, 0, T - 1);
     const some = await lm.forward(e, mask, { logitIndices: picks });
+    const lp = await lm.forward(e, mask, { logitIndices: picks, logProbs: true });
     const f = full.logits.dataSync();
     const l2 = last2.logits.dataSync();
     const sm = some.logits.dataSync();
-    const shapes = [last2.logits.shape, some.logits.shape];
-    tf.dispose([e, mask, full.logits, last2.logits, some.logits]);
+    const lpd = lp.logits.dataSync();
+    const shapes = [last2.logits.shape, some.logits.shape, lp.logits.shape];
+    tf.dispose([e, mask, full.logits, last2.logits, some.logits, lp.logits]);
     if (shapes[0].join() !== [2, 2, V].join()) fail(`logitsToKeep 2 gave [${shapes[0]}], expected [2, 2, ${V}]`);
     if (shapes[1].join() !== [1, 3, V].join()) fail(`logitIndices of 3 positions gave [${shapes[1]}], expected [1, 3, ${V}]`);
     const want2 = new Float32Array(2 * 2 * V);
@@ -261,7 +263,12 @@ export async function runCausalLMConformance(lm: CausalLM, options: CausalLMConf
     picks.forEach((p, i) => wantS.set(f.subarray(p * V, (p + 1) * V), i * V));
     const d = Math.max(maxAbsDiff(l2, want2), maxAbsDiff(sm, wantS));
     if (!(d <= tol)) fail(`selected logits differ from the full forward's by ${d}`);
-    return `max |difference| ${d.toExponential(2)}`;
+    if (shapes[2].join() !== shapes[1].join()) fail(`logProbs changed the shape to [${shapes[2]}]`);
+    const wantLp = new Float64Array(3 * V);
+    picks.forEach((p, i) => wantLp.set(logSoftmaxRow(f, p * V, V), i * V));
+    const dl = maxAbsDiff(lpd, wantLp);
+    if (!(dl <= tol * 10)) fail(`logProbs differ from the log-softmax of the logits by ${dl}`);
+    return `max |difference| ${d.toExponential(2)} (logits), ${dl.toExponential(2)} (log-probabilities)`;
   });
 
   const ids = draw(T);
