@@ -5,6 +5,7 @@
  * (tfjs, trainable through; or onnxruntime, inference only); saving writes the same layout
  * atomically (through core's artifact writer, which adds a `manifest.json` with checksums).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSafetensors, writeArtifact, type TensorInput } from '@allmrec/core';
 import type { CausalLM, SlotInterface } from './causal-lm';
@@ -62,6 +63,27 @@ function slotInterfaceOf(raw: Record<string, unknown>, file: string, hidden: num
 }
 
 /**
+ * generation_config.json's end-of-sequence ids, which transformers' `generate` stops at (e.g. the
+ * three of Llama 3 Instruct), joined to config.json's; a malformed file names itself.
+ */
+function generationEosOf(dir: string, fromConfig: number[]): { eosTokenIds?: number[]; eosTokenId?: number } {
+  const file = path.join(dir, 'generation_config.json');
+  if (!fs.existsSync(file)) return {};
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const v = raw.eos_token_id;
+  if (v === undefined || v === null) return {};
+  const ids = Array.isArray(v) ? v : [v];
+  if (!ids.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`${file}: "eos_token_id" must be a token id or a list of them, got ${JSON.stringify(v)}`);
+  const all = [...new Set([...fromConfig, ...(ids as number[])])];
+  return all.length > 1 ? { eosTokenIds: all, eosTokenId: fromConfig[0] ?? all[0] } : { eosTokenId: all[0] };
+}
+
+/**
  * Reads a checkpoint directory: config.json (checked field by field; see decoder/hf-config.ts),
  * every tensor (F32/F16/BF16, single file or sharded) and the tokenizer.
  */
@@ -69,7 +91,7 @@ export function readDecoderCheckpoint(dir: string): DecoderCheckpoint {
   const { raw, file } = readConfigJson(dir);
   const tensors = readCheckpointTensors(dir);
   const { arch, data } = decoderFromCheckpoint(raw, file, tensors, dir);
-  Object.assign(arch, slotInterfaceOf(raw, file, arch.hiddenSize));
+  Object.assign(arch, slotInterfaceOf(raw, file, arch.hiddenSize), generationEosOf(dir, arch.eosTokenIds ?? (arch.eosTokenId === undefined ? [] : [arch.eosTokenId])));
   const tokenizer = loadTokenizer(dir, { eosTokenId: arch.eosTokenId, bosTokenId: arch.bosTokenId, padTokenId: arch.padTokenId });
   return { dir, raw, arch, data, tokenizer };
 }

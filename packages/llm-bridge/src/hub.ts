@@ -38,7 +38,7 @@ export function hubCacheDir(): string {
 
 /** The file a checkpoint needs (tokenizer_config.json is optional). */
 const REQUIRED = ['config.json', 'tokenizer.json'];
-const OPTIONAL = ['tokenizer_config.json'];
+const OPTIONAL = ['tokenizer_config.json', 'generation_config.json'];
 
 /** True when `nameOrPath` should be treated as a path even if it does not exist. */
 function looksLikePath(s: string): boolean {

@@ -261,11 +261,6 @@ export class TransformerLM implements CausalLM {
     return seen;
   }
 
-  /** A fingerprint of every weight (sum and sum of squares per tensor), to check they never change. */
-  weightChecksum(): number[] {
-    return tf.tidy(() => [...this.tensors()].flatMap((t) => [tf.sum(t).dataSync()[0], tf.sum(tf.square(t)).dataSync()[0]]));
-  }
-
   dispose(): void {
     for (const t of this.tensors()) if (!t.isDisposed) t.dispose();
   }

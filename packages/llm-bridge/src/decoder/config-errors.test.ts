@@ -107,3 +107,13 @@ test('transformers 5.x rope_parameters theta is read (it once fell back to 10000
   v5.dispose();
   v4.dispose();
 });
+
+test('generation_config.json end-of-sequence ids join config.json\'s, as transformers generate stops at them', () => {
+  const { dir } = edited('llama', () => {});
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [2, 7] }));
+  expect(loadCausalLMSync(dir).config.eosTokenIds).toEqual([2, 7]);
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: 'x' }));
+  expect(() => loadCausalLMSync(dir)).toThrow(/generation_config.json: "eos_token_id" must be a token id/);
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), '{');
+  expect(() => loadCausalLMSync(dir)).toThrow(/generation_config.json: not valid JSON/);
+});

@@ -53,7 +53,7 @@ export function windowsOf(a: DecoderArch): number[] {
 /** Builds the ONNX model of a decoder (see the module comment for the graph contract). */
 export function buildDecoderModel(a: DecoderArch, d: DecoderData, options: OnnxExportOptions = {}): ModelSpec {
   const g = new GraphBuilder();
-  const { heads: nh, kvHeads: kvh, headDim: hd, residualSize: H, hiddenSize: E, vocabSize: V } = a;
+  const { heads: nh, kvHeads: kvh, headDim: hd, hiddenSize: E, vocabSize: V } = a;
   if (nh % kvh !== 0) throw new Error(`ONNX export: heads (${nh}) must be a multiple of kvHeads (${kvh})`);
   const rep = nh / kvh;
   const X = ONNX_IO.inputsEmbeds;
