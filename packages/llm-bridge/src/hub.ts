@@ -86,11 +86,17 @@ export async function resolveCheckpoint(nameOrPath: string, options: ResolveOpti
     const url = `${base}/${nameOrPath}/resolve/${encodeURIComponent(revision)}/${file}`;
     const dest = path.join(snapshot, file);
     if (fs.existsSync(dest)) return true; // complete files are renamed into place; .part files resume
+    // An optional file the repository lacks is remembered, as huggingface_hub does (.no_exist/).
+    const absent = path.join(repoDir, '.no_exist', snapshotId, file);
+    if (optional && fs.existsSync(absent)) return false;
     try {
       await downloadFile({ url, dest, headers, onProgress: options.onProgress, offline: false });
       return true;
     } catch (err) {
-      if (optional && !(err instanceof OfflineError) && /HTTP 404/.test((err as Error).message)) return false;
+      if (optional && !(err instanceof OfflineError) && /HTTP 404/.test((err as Error).message)) {
+        await writeFileAtomic(absent, '');
+        return false;
+      }
       throw err;
     }
   };
