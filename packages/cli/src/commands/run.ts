@@ -113,7 +113,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           [`${r.meta.train?.backbone ?? 'sasrec'} alone: Hit@1 (same users, same candidates)`, result.sasrec_hit1 ?? 'n/a'],
           ['test users x candidates', `${result.eval_users} x ${result.candidates}`],
           [llm.source === 'pretrained'
-            ? 'LM: demonstration LM pretrained here, retrieval circuit written by hand: parameters / hidden / layers'
+            ? 'LM: the demonstration LM (retrieval circuit written by hand): parameters / hidden / layers'
             : `LM: ${llm.name} (${lm.config.modelType}): parameters / hidden / layers`,
           `${llm.params.toLocaleString('en-US')} / ${lm.config.hiddenSize} / ${lmLayers(lm) ?? 'n/a'}`],
           ['seconds: backbone / Stage 1 / LM / Stage 2 / eval / total', `${s.backbone} / ${s.stage1} / ${s.lm} / ${s.stage2} / ${s.eval} / ${s.total}${r.reused.length ? ` (reused: ${r.reused.join(', ')})` : ''}`],
