@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from './causal-lm';
 import type { DecoderArch, DecoderData, LinearData, NormData } from './decoder/arch';
-import { decoderCall } from './decoder/call';
+import { decoderCall, logitRows } from './decoder/call';
 import { ropeCosSin } from './decoder/rope';
 import {
   activate, attend, attentionBias, customOp, headLogits, linear, norm, rope, type Linear, type Norm,
@@ -139,19 +139,9 @@ export class TransformerLM implements CausalLM {
   /** Logits of the final hidden states x [B, T, E] at the positions `options` asks for. */
   private logits(x: tf.Tensor3D, options: ForwardOptions): tf.Tensor3D {
     const [B, T, E] = x.shape;
-    let rows: tf.Tensor2D;
-    let shape: [number, number, number];
-    if (options.logitIndices) {
-      const n = options.logitIndices.length;
-      for (const i of options.logitIndices) if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
-      rows = tf.gather(tf.reshape(x, [B * T, E]), tf.tensor1d(options.logitIndices, 'int32')) as tf.Tensor2D;
-      shape = [1, n, this.config.vocabSize];
-    } else {
-      const K = options.logitsToKeep && options.logitsToKeep > 0 ? Math.min(options.logitsToKeep, T) : T;
-      const h = K === T ? x : tf.slice(x, [0, T - K, 0], [B, K, E]);
-      rows = tf.reshape(h, [B * K, E]);
-      shape = [B, K, this.config.vocabSize];
-    }
+    const { rows: picks, shape } = logitRows(options, B, T, this.config.vocabSize);
+    const flat = tf.reshape(x, [B * T, E]) as tf.Tensor2D;
+    const rows = picks ? (tf.gather(flat, tf.tensor1d(picks, 'int32')) as tf.Tensor2D) : flat;
     let out: tf.Tensor = headLogits(rows, this.headEV, this.headVE);
     if (this.headBias) out = tf.add(out, this.headBias);
     const cap = this.config.finalSoftcap;

@@ -4,7 +4,7 @@
  * learned-position limit. One function, so tfjs and onnxruntime refuse the same inputs alike.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { KVCache } from '../causal-lm';
+import type { ForwardOptions, KVCache } from '../causal-lm';
 import { positionsFromMask } from '../layers';
 import type { DecoderArch } from './arch';
 
@@ -47,4 +47,21 @@ export function decoderCall(
     if (maxPos >= limit) throw new Error(`position ${maxPos} exceeds the model's ${limit} learned positions`);
   }
   return { B, T, pastLength, total, mask, positions };
+}
+
+/**
+ * The flat positions (b·T + t) whose logits a forward returns and the shape they come in:
+ * `logitIndices` as given ([1, n, V]), the last `logitsToKeep` of every row ([B, K, V]), or every
+ * position ([B, T, V]; `rows` undefined: all of them, in order).
+ */
+export function logitRows(options: ForwardOptions, B: number, T: number, V: number): { rows?: Int32Array; shape: [number, number, number] } {
+  if (options.logitIndices) {
+    for (const i of options.logitIndices) if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
+    return { rows: options.logitIndices, shape: [1, options.logitIndices.length, V] };
+  }
+  const K = options.logitsToKeep && options.logitsToKeep > 0 ? Math.min(options.logitsToKeep, T) : T;
+  if (K === T) return { shape: [B, T, V] };
+  const rows = new Int32Array(B * K);
+  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) rows[b * K + k] = b * T + T - K + k;
+  return { rows, shape: [B, K, V] };
 }

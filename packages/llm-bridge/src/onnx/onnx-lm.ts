@@ -19,7 +19,7 @@ import type * as ortTypes from 'onnxruntime-node';
 import { cacheDir, sha256File, writeFileAtomic } from '@allmrec/core';
 import type { CausalLM, ForwardOptions, ForwardResult, KVCache, LMTokenizer } from '../causal-lm';
 import type { DecoderArch, DecoderData } from '../decoder/arch';
-import { decoderCall } from '../decoder/call';
+import { decoderCall, logitRows } from '../decoder/call';
 import { ropeCosSin } from '../decoder/rope';
 import { attentionBiasData } from '../layers';
 import { ONNX_EXPORT_VERSION, ONNX_IO, buildDecoderModel, windowsOf, type OnnxExportOptions } from './export';
@@ -245,19 +245,9 @@ export class OnnxCausalLM implements CausalLM {
       feeds[ONNX_IO.ropeSin] = new Tensor('float32', sin, [B, T, a.rope.dim]);
     }
     // The rows whose logits the graph computes, and the shape they are returned in.
-    let rows: Int32Array;
-    let shape: [number, number, number];
-    const V = a.vocabSize;
-    if (options.logitIndices) {
-      rows = options.logitIndices;
-      for (const i of rows) if (!(i >= 0 && i < B * T)) throw new Error(`logitIndices: ${i} is outside [0, ${B * T})`);
-      shape = [1, rows.length, V];
-    } else {
-      const K = options.logitsToKeep && options.logitsToKeep > 0 ? Math.min(options.logitsToKeep, T) : T;
-      rows = new Int32Array(B * K);
-      for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) rows[b * K + k] = b * T + T - K + k;
-      shape = [B, K, V];
-    }
+    const picked = logitRows(options, B, T, a.vocabSize);
+    const rows = picked.rows ?? Int32Array.from({ length: B * T }, (_, i) => i);
+    const shape = picked.shape;
     feeds[ONNX_IO.logitRows] = new Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(r)), [rows.length]);
     const empty = past ? undefined : new Tensor('float32', new Float32Array(0), [1, a.kvHeads, 0, a.headDim]);
     for (let l = 0; l < a.layers; l++) {
