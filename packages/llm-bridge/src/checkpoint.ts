@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { encodeSafetensors, writeArtifact, type TensorInput } from '@allmrec/core';
 import type { CausalLM, SlotInterface } from './causal-lm';
 import type { DecoderArch, DecoderData } from './decoder/arch';
-import { readConfigJson } from './decoder/hf-config';
+import { readConfigJson, readJsonObject } from './decoder/hf-config';
 import { decoderFromCheckpoint } from './decoder/registry';
 import { readCheckpointTensors } from './decoder/tensors';
 import { resolveCheckpoint, type ResolveOptions } from './hub';
@@ -69,13 +69,7 @@ function slotInterfaceOf(raw: Record<string, unknown>, file: string, hidden: num
 function generationEosOf(dir: string, fromConfig: number[]): { eosTokenIds?: number[]; eosTokenId?: number } {
   const file = path.join(dir, 'generation_config.json');
   if (!fs.existsSync(file)) return {};
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  const v = raw.eos_token_id;
+  const v = readJsonObject(file).eos_token_id;
   if (v === undefined || v === null) return {};
   const ids = Array.isArray(v) ? v : [v];
   if (!ids.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`${file}: "eos_token_id" must be a token id or a list of them, got ${JSON.stringify(v)}`);

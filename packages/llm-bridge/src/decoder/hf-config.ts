@@ -8,10 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Reads and parses `<dir>/config.json`; a missing or malformed file is an error naming it. */
-export function readConfigJson(dir: string): { raw: Record<string, unknown>; file: string } {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new Error(`${dir}: config.json is missing; not a Hugging Face checkpoint directory`);
+/** Parses a JSON file that must hold an object; a malformed file is an error naming it. */
+export function readJsonObject(file: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -19,7 +17,14 @@ export function readConfigJson(dir: string): { raw: Record<string, unknown>; fil
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
-  return { raw: raw as Record<string, unknown>, file };
+  return raw as Record<string, unknown>;
+}
+
+/** Reads and parses `<dir>/config.json`; a missing or malformed file is an error naming it. */
+export function readConfigJson(dir: string): { raw: Record<string, unknown>; file: string } {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) throw new Error(`${dir}: config.json is missing; not a Hugging Face checkpoint directory`);
+  return { raw: readJsonObject(file), file };
 }
 
 /** A parsed config.json with typed, checked accessors. */

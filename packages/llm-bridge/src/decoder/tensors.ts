@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, type SafetensorsTensor } from '@allmrec/core';
 import { transposeData, type F32, type LinearData, type NormData } from './arch';
+import { readJsonObject } from './hf-config';
 
 /**
  * Every tensor of a checkpoint directory, from `model.safetensors` or from the shards listed in
@@ -23,13 +24,7 @@ export function readCheckpointTensors(dir: string): Map<string, SafetensorsTenso
     throw new Error(`${dir}: neither model.safetensors nor model.safetensors.index.json exists` +
       (bin ? ' (only pytorch_model.bin, which is not read: convert it to safetensors)' : ''));
   }
-  let parsed: { weight_map?: Record<string, string> };
-  try {
-    parsed = JSON.parse(fs.readFileSync(index, 'utf8'));
-  } catch (err) {
-    throw new Error(`${index}: not valid JSON (${(err as Error).message})`);
-  }
-  const map = parsed.weight_map;
+  const map = readJsonObject(index).weight_map as Record<string, string> | undefined;
   if (!map || typeof map !== 'object') throw new Error(`${index}: no "weight_map"`);
   const out = new Map<string, SafetensorsTensor>();
   for (const shard of [...new Set(Object.values(map))].sort()) {
