@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, sha256File } from '@allmrec/core';
+import { cacheDir, readArtifact, sha256File } from '@allmrec/core';
 import { pretrainLM, type PretrainOptions, type PretrainResult } from '@allmrec/llm-bridge/demo';
 
 /**
@@ -80,19 +80,11 @@ export function userDemoLMDir(): string {
   return cacheDir('demo-lm');
 }
 
-/** True when every file of an entry matches its manifest (sizes and sha256). */
+/** True when every file of an entry matches its manifest (sizes and sha256: core's readArtifact checks). */
 async function entryIntact(dir: string): Promise<boolean> {
-  const manifest = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(manifest) || !fs.existsSync(path.join(dir, 'pretrain.json'))) return false;
+  if (!fs.existsSync(path.join(dir, 'pretrain.json'))) return false;
   try {
-    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { files?: Record<string, { bytes: number; sha256: string }> };
-    const files = Object.entries(m.files ?? {});
-    if (!files.some(([f]) => f === 'model.safetensors')) return false;
-    for (const [f, info] of files) {
-      const p = path.join(dir, f);
-      if (!fs.existsSync(p) || fs.statSync(p).size !== info.bytes || (await sha256File(p)) !== info.sha256) return false;
-    }
-    return true;
+    return 'model.safetensors' in (await readArtifact(dir)).manifest.files;
   } catch {
     return false;
   }
