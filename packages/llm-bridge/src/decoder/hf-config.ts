@@ -51,15 +51,20 @@ export class HFConfig {
     return undefined;
   }
 
-  /** A finite number (the first present of `names`), else `fallback`; missing without fallback is an error. */
-  num(names: string | string[], fallback?: number): number {
+  /** The first present of `names` checked by `ok` (named `what` in the error), else `fallback`; missing without fallback is an error. */
+  private typed<T>(names: string | string[], fallback: T | undefined, ok: (v: unknown) => v is T, what: string): T {
     const f = this.pick(names);
     if (!f) {
       if (fallback !== undefined) return fallback;
       this.fail(`${[names].flat().map((n) => `"${n}"`).join(' / ')} is required`);
     }
-    if (typeof f.value !== 'number' || !Number.isFinite(f.value)) this.fail(`"${f.name}" must be a number, got ${JSON.stringify(f.value)}`);
+    if (!ok(f.value)) this.fail(`"${f.name}" must be ${what}, got ${JSON.stringify(f.value)}`);
     return f.value;
+  }
+
+  /** A finite number (the first present of `names`), else `fallback`; missing without fallback is an error. */
+  num(names: string | string[], fallback?: number): number {
+    return this.typed(names, fallback, (v): v is number => typeof v === 'number' && Number.isFinite(v), 'a number');
   }
 
   /** A positive integer (see {@link num}). */
@@ -80,13 +85,7 @@ export class HFConfig {
 
   /** A string (the first present of `names`), else `fallback`. */
   str(names: string | string[], fallback?: string): string {
-    const f = this.pick(names);
-    if (!f) {
-      if (fallback !== undefined) return fallback;
-      this.fail(`${[names].flat().map((n) => `"${n}"`).join(' / ')} is required`);
-    }
-    if (typeof f.value !== 'string') this.fail(`"${f.name}" must be a string, got ${JSON.stringify(f.value)}`);
-    return f.value;
+    return this.typed(names, fallback, (v): v is string => typeof v === 'string', 'a string');
   }
 
   /** A token id: a number, or a list whose first entry is used (several EOS ids). */
