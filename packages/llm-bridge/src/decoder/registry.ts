@@ -27,20 +27,24 @@ export function familyOf(c: HFConfig): DecoderFamily {
   return f;
 }
 
-/** The architecture of a parsed config.json (`file` names it in errors). */
-export function decoderArch(raw: Record<string, unknown>, file: string): DecoderArch {
+/** A parsed config.json checked for what no family reads, and the family it names. */
+function configAndFamily(raw: Record<string, unknown>, file: string): { c: HFConfig; family: DecoderFamily } {
   const c = new HFConfig(raw, file);
   c.checkCommon();
-  return familyOf(c).arch(c);
+  return { c, family: familyOf(c) };
+}
+
+/** The architecture of a parsed config.json (`file` names it in errors). */
+export function decoderArch(raw: Record<string, unknown>, file: string): DecoderArch {
+  const { c, family } = configAndFamily(raw, file);
+  return family.arch(c);
 }
 
 /** The architecture and weights of a checkpoint. */
 export function decoderFromCheckpoint(
   raw: Record<string, unknown>, file: string, tensors: Map<string, SafetensorsTensor>, label: string,
 ): { arch: DecoderArch; data: DecoderData } {
-  const c = new HFConfig(raw, file);
-  c.checkCommon();
-  const family = familyOf(c);
+  const { c, family } = configAndFamily(raw, file);
   const arch = family.arch(c);
   const data = family.weights(arch, new TensorReader(tensors, family.prefixes, label), c);
   return { arch, data };
