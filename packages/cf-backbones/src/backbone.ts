@@ -32,6 +32,10 @@ export interface EpochStats {
  * alignment stages only read `itemEmbeddings` (E_i) and `userRepresentations` (x_u).
  *
  * Item ids are 1..numItems (0 = padding); histories are time-ordered item ids, oldest first.
+ * `users` (optional, aligned with `histories`) are the users' ids in the split the model was
+ * trained on; models with per-user parameters (BPR, NCF, LightGCN) use the trained user's
+ * parameters when it is given and known, and otherwise compute x_u from the history alone (each
+ * such model documents how). Sequential models ignore it.
  */
 export interface CFBackbone {
   /** Registry name, e.g. "sasrec". */
@@ -42,14 +46,25 @@ export interface CFBackbone {
   readonly numItems: number;
   /** True once trained or loaded; a frozen backbone refuses to `fit` again. */
   readonly frozen: boolean;
+  /**
+   * Whether the model reads the order of a history (default true when absent). Order-free models
+   * (pop, BPR, LightGCN, NCF) train on datasets without timestamps; sequential ones refuse them.
+   */
+  readonly usesOrder?: boolean;
   /** Trains on the training part of a split, then freezes. */
   fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult>;
   /** E_i: item embeddings for `ids`, shape [ids.length, dim], row-major. */
   itemEmbeddings(ids: ArrayLike<number>): Float32Array;
   /** x_u: one representation per history, shape [histories.length, dim], row-major. */
-  userRepresentations(histories: ArrayLike<number>[]): Float32Array;
+  userRepresentations(histories: ArrayLike<number>[], users?: ArrayLike<number>): Float32Array;
   /** Scores of candidates per history; shape [histories.length][candidates[b].length]. Higher is better. */
-  score(histories: ArrayLike<number>[], candidates: ArrayLike<number>[]): Float32Array[];
+  score(histories: ArrayLike<number>[], candidates: ArrayLike<number>[], users?: ArrayLike<number>): Float32Array[];
+  /**
+   * Scores of every item per history for full-ranking evaluation: [histories.length, numItems + 1]
+   * row-major, column i = item i (column 0, padding, is ignored). Must agree with `score`. A model
+   * without it cannot be evaluated by full ranking and the evaluator says so.
+   */
+  scoreAll?(histories: ArrayLike<number>[], users?: ArrayLike<number>): Float32Array;
   /** Writes the model as an artifact directory (atomically). */
   save(dir: string): Promise<void>;
   /** Releases tensors. */

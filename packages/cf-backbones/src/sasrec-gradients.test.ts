@@ -43,15 +43,23 @@ function referenceLoss(
     x = tf.mul(tf.add(h2, F), tl);
   }
   const out = tf.reshape(ln(x, P['final_ln.g'], P['final_ln.b']), [B * L, d]);
-  const pl = tf.sum(tf.mul(out, tf.gather(P.item_emb, tf.tensor1d(pos, 'int32'))), -1);
-  const nl = tf.sum(tf.mul(out, tf.gather(P.item_emb, tf.tensor1d(neg, 'int32'))), -1);
   const valid = tf.cast(tf.notEqual(tf.tensor1d(pos, 'int32'), 0), 'float32');
   const nValid = pos.reduce((a, t) => a + (t !== 0 ? 1 : 0), 0);
+  if (c.loss === 'ce') {
+    // Softmax over items 1..V-1 (column 0, padding, dropped), written independently of the model.
+    const V = (P.item_emb.shape[0] as number);
+    const logits = tf.slice(tf.matMul(out, P.item_emb, false, true), [0, 1], [B * L, V - 1]);
+    const logp = tf.logSoftmax(logits);
+    const target = tf.oneHot(tf.tensor1d(Array.from(pos, (t) => Math.max(t, 1) - 1), 'int32'), V - 1);
+    return tf.div(tf.neg(tf.sum(tf.mul(tf.sum(tf.mul(logp, target), -1), valid))), nValid) as tf.Scalar;
+  }
+  const pl = tf.sum(tf.mul(out, tf.gather(P.item_emb, tf.tensor1d(pos, 'int32'))), -1);
+  const nl = tf.sum(tf.mul(out, tf.gather(P.item_emb, tf.tensor1d(neg, 'int32'))), -1);
   return tf.div(tf.sum(tf.mul(valid, tf.add(tf.softplus(tf.neg(pl)), tf.softplus(nl)))), nValid) as tf.Scalar;
 }
 
-function checkGradients(backend: 'cpu' | 'wasm', heads: number) {
-  const c: SASRecConfig = { ...SASREC_DEFAULTS, dim: 8, heads, maxLen: 6, dropout: 0.3, batchSize: 4 };
+function checkGradients(backend: 'cpu' | 'wasm', heads: number, loss: SASRecConfig['loss'] = 'bce') {
+  const c: SASRecConfig = { ...SASREC_DEFAULTS, dim: 8, heads, maxLen: 6, dropout: 0.3, batchSize: 4, loss };
   const numItems = 15;
   const rng = new Rng(7);
   const train: Int32Array[] = [new Int32Array(0)];
@@ -104,5 +112,10 @@ describe('SASRec hand-written backward', () => {
     const info = await selectBackend(backend);
     expect(info.name).toBe(backend);
     checkGradients(backend, heads);
+  });
+
+  test.each(['cpu', 'wasm'] as const)('matches autodiff with the full-softmax cross-entropy loss on %s', async (backend) => {
+    await selectBackend(backend);
+    checkGradients(backend, 2, 'ce');
   });
 });

@@ -15,10 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Adam, Rng, dropoutMask, isArtifact, layerNorm, layerNormBackward, readArtifact, selectBackend, writeArtifact,
-  type LayerNormCache as LNCache, type LeaveOneOutSplit,
+  Rng, dropoutMask, layerNorm, layerNormBackward, type LayerNormCache as LNCache, type LeaveOneOutSplit,
 } from '@allmrec/core';
-import type { CFBackbone, EpochStats, FitOptions, FitResult } from './backbone';
+import type { CFBackbone, FitOptions, FitResult } from './backbone';
+import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
+import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
 import { attention, attentionBackward, type AttentionCache } from './attention';
 import { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 
@@ -47,6 +48,12 @@ export interface SASRecConfig {
   epochs: number;
   /** LayerNorm epsilon (default 1e-8, as the reference). */
   lnEps: number;
+  /**
+   * Training loss: 'bce' (default; the paper's and the SASRec reference's: binary cross-entropy on
+   * the next item and one sampled negative per position) or 'ce' (cross-entropy over the whole
+   * catalogue at every position, RecBole's default for sequential models).
+   */
+  loss: 'bce' | 'ce';
 }
 
 export const SASREC_DEFAULTS: SASRecConfig = {
@@ -62,6 +69,7 @@ export const SASREC_DEFAULTS: SASRecConfig = {
   batchSize: 128,
   epochs: 200,
   lnEps: 1e-8,
+  loss: 'bce',
 };
 
 /** Parameter names and shapes. Weights are stored [in, out] so a linear layer is x·W + b. */
@@ -233,21 +241,38 @@ export function lossAndGradients(
   const lnc: { final?: LNCache } = {};
   const F = encode(p, c, inp.seq, inp.timeline, B, L, masks, caches, lnc);
 
-  // Loss: BCE with logits on the positive and the negative item, mean over valid positions.
-  const posRows = tf.gather(p.item_emb, inp.pos) as tf.Tensor2D;
-  const negRows = tf.gather(p.item_emb, inp.neg) as tf.Tensor2D;
-  const pl = tf.sum(tf.mul(F, posRows), -1);
-  const nl = tf.sum(tf.mul(F, negRows), -1);
+  let loss: tf.Scalar;
+  let dF: tf.Tensor2D;
   const inv = 1 / Math.max(inp.nValid, 1);
-  // softplus(-pl) + softplus(nl), each masked.
-  const loss = tf.mul(
-    tf.sum(tf.mul(tf.add(tf.softplus(tf.neg(pl)), tf.softplus(nl)), inp.valid)), inv,
-  ) as tf.Scalar;
-  const dpl = tf.reshape(tf.mul(tf.sub(tf.sigmoid(pl), 1), tf.mul(inp.valid, inv)), [N, 1]);
-  const dnl = tf.reshape(tf.mul(tf.sigmoid(nl), tf.mul(inp.valid, inv)), [N, 1]);
-  const dF = tf.add(tf.mul(dpl, posRows), tf.mul(dnl, negRows)) as tf.Tensor2D;
-  const dPosRows = tf.mul(dpl, F);
-  const dNegRows = tf.mul(dnl, F);
+  let dERows: { rows: tf.Tensor2D; ids: tf.Tensor1D } | undefined;
+  let dEFull: tf.Tensor2D | undefined;
+  if (c.loss === 'ce') {
+    // Cross-entropy over items 1..numItems (the padding row never competes).
+    const V = numItems + 1;
+    const Eall = p.item_emb as tf.Tensor2D;
+    const padMask = tf.concat([tf.fill([1], -1e9), tf.zeros([numItems])]);
+    const logits = tf.add(tf.matMul(F, tf.transpose(Eall)), padMask) as tf.Tensor2D;
+    const lse = tf.logSumExp(logits, 1);
+    const onehot = tf.oneHot(inp.pos, V) as tf.Tensor2D;
+    const posLogit = tf.sum(tf.mul(logits, onehot), 1);
+    loss = tf.mul(tf.sum(tf.mul(tf.sub(lse, posLogit), inp.valid)), inv) as tf.Scalar;
+    const w = tf.reshape(tf.mul(inp.valid, inv), [N, 1]);
+    const dLogits = tf.mul(tf.sub(tf.exp(tf.sub(logits, tf.reshape(lse, [N, 1]))), onehot), w) as tf.Tensor2D;
+    dF = tf.matMul(dLogits, Eall) as tf.Tensor2D;
+    dEFull = tf.matMul(tf.transpose(dLogits), F) as tf.Tensor2D;
+  } else {
+    // BCE with logits on the positive and the negative item, mean over valid positions.
+    const posRows = tf.gather(p.item_emb, inp.pos) as tf.Tensor2D;
+    const negRows = tf.gather(p.item_emb, inp.neg) as tf.Tensor2D;
+    const pl = tf.sum(tf.mul(F, posRows), -1);
+    const nl = tf.sum(tf.mul(F, negRows), -1);
+    // softplus(-pl) + softplus(nl), each masked.
+    loss = tf.mul(tf.sum(tf.mul(tf.add(tf.softplus(tf.neg(pl)), tf.softplus(nl)), inp.valid)), inv) as tf.Scalar;
+    const dpl = tf.reshape(tf.mul(tf.sub(tf.sigmoid(pl), 1), tf.mul(inp.valid, inv)), [N, 1]);
+    const dnl = tf.reshape(tf.mul(tf.sigmoid(nl), tf.mul(inp.valid, inv)), [N, 1]);
+    dF = tf.add(tf.mul(dpl, posRows), tf.mul(dnl, negRows)) as tf.Tensor2D;
+    dERows = { rows: tf.concat([tf.mul(dpl, F), tf.mul(dnl, F)], 0) as tf.Tensor2D, ids: tf.concat([inp.pos, inp.neg], 0) };
+  }
 
   const grads: Params = {};
   const fin = layerNormBackward(dF, lnc.final!);
@@ -292,9 +317,10 @@ export function lossAndGradients(
   // Embedding layer: x0 = (E[s]·sqrt(d) + P) ⊙ m_emb ⊙ timeline
   const dx0 = tf.mul(tf.mul(dx, inp.timeline), masks.emb) as tf.Tensor2D;
   grads.pos_emb = tf.reshape(tf.sum(tf.reshape(dx0, [B, L * d]), 0), [L, d]);
-  const rows = tf.concat([tf.mul(dx0, Math.sqrt(d)), dPosRows, dNegRows], 0);
-  const ids = tf.concat([inp.seq, inp.pos, inp.neg], 0);
-  const dE = tf.unsortedSegmentSum(rows, ids, numItems + 1);
+  const rows = dERows ? tf.concat([tf.mul(dx0, Math.sqrt(d)), dERows.rows], 0) : tf.mul(dx0, Math.sqrt(d));
+  const ids = dERows ? tf.concat([inp.seq, dERows.ids], 0) : inp.seq;
+  let dE = tf.unsortedSegmentSum(rows, ids, numItems + 1);
+  if (dEFull) dE = tf.add(dE, dEFull);
   // Row 0 is padding (padding_idx): it never learns.
   grads.item_emb = tf.concat([tf.zeros([1, d]), tf.slice(dE, [1, 0], [numItems, d])], 0);
   return { loss, grads };
@@ -364,9 +390,11 @@ const CHECKPOINT_KIND = 'allmrec.backbone.sasrec.checkpoint';
  */
 export class SASRec implements CFBackbone {
   readonly name = 'sasrec';
+  readonly usesOrder = true;
   readonly config: SASRecConfig;
-  private params: Map<string, tf.Variable> | undefined;
+  private readonly params: ParamSet;
   private embCache: Float32Array | undefined;
+  private embT: tf.Tensor2D | undefined;
   private isFrozen = false;
 
   constructor(readonly numItems: number, config: Partial<SASRecConfig> = {}) {
@@ -377,6 +405,8 @@ export class SASRec implements CFBackbone {
       if (!Number.isInteger(c[k]) || c[k] < (k === 'epochs' ? 0 : 1)) throw new Error(`SASRec: config.${k} must be a positive integer, got ${c[k]}`);
     }
     if (c.dim % c.heads !== 0) throw new Error(`SASRec: dim ${c.dim} is not divisible by heads ${c.heads}`);
+    if (c.loss !== 'bce' && c.loss !== 'ce') throw new Error(`SASRec: config.loss must be "bce" or "ce", got ${JSON.stringify(c.loss)}`);
+    this.params = new ParamSet('SASRec', parameterShapes(numItems, c));
   }
 
   get dim(): number {
@@ -387,165 +417,56 @@ export class SASRec implements CFBackbone {
     return this.isFrozen;
   }
 
-  private setParams(values: Map<string, Float32Array>): void {
-    this.disposeParams();
-    const shapes = parameterShapes(this.numItems, this.config);
-    this.params = new Map();
-    for (const [name, shape] of Object.entries(shapes)) {
-      const v = values.get(name);
-      if (!v) throw new Error(`SASRec: missing parameter ${name}`);
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (v.length !== size) throw new Error(`SASRec: parameter ${name} has ${v.length} values, expected [${shape}]`);
-      this.params.set(name, tf.variable(tf.tensor(v, shape), false, `sasrec/${name}/${Math.random()}`));
-    }
-  }
-
-  private paramValues(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [k, v] of this.params!) out.set(k, v.dataSync() as Float32Array);
-    return out;
-  }
-
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
     if (this.isFrozen) throw new Error('SASRec: this model is frozen (already trained or loaded); create a new one to train again');
     if (split.numItems > this.numItems) throw new Error(`SASRec: split has ${split.numItems} items but the model was built for ${this.numItems}`);
-    await selectBackend();
     const c = this.config;
-    const epochs = options.epochs ?? c.epochs;
-    const seed = options.seed;
     const sampler = new SequenceSampler(split.train, this.numItems, c.maxLen);
     let usersWithItems = 0;
     for (let u = 1; u < split.train.length; u++) if (split.train[u]?.length) usersWithItems++;
     // The reference runs len(user_train) // batch_size steps per epoch.
     const stepsPerEpoch = Math.max(1, Math.floor(usersWithItems / c.batchSize));
-    const adam = new Adam(c.lr, c.beta1, c.beta2, c.adamEps);
-    let startEpoch = 1;
-    const resumed = options.checkpointDir ? await this.tryResume(options.checkpointDir, seed, adam) : 0;
-    if (resumed > 0) startEpoch = resumed + 1;
-    else this.setParams(initialParameters(this.numItems, c, new Rng(seed).fork('init')));
-    const stepTimes: number[] = [];
-    const t0 = performance.now();
-    let lastLoss = NaN;
-    const every = options.checkpointEvery ?? 10;
-    try {
-      for (let epoch = startEpoch; epoch <= epochs; epoch++) {
-        const rng = new Rng(seed).fork(`epoch:${epoch}`);
-        const e0 = performance.now();
-        const epochTimes: number[] = [];
-        let lossSum = 0;
-        for (let s = 0; s < stepsPerEpoch; s++) {
-          const s0 = performance.now();
-          const batch = sampler.sample(rng, c.batchSize);
-          const loss = tf.tidy(() => {
-            const { inp, masks } = prepareStep(batch, c, rng);
-            const r = lossAndGradients(Object.fromEntries(this.params!), c, inp, masks, this.numItems);
-            adam.apply(this.params!, r.grads);
-            return r.loss;
-          });
-          lossSum += loss.dataSync()[0];
-          loss.dispose();
-          epochTimes.push(performance.now() - s0);
-          options.onProgress?.({ task: 'sasrec:step', current: (epoch - 1) * stepsPerEpoch + s + 1, total: epochs * stepsPerEpoch, unit: 'step' });
-        }
-        stepTimes.push(...epochTimes);
-        lastLoss = lossSum / stepsPerEpoch;
-        if (!Number.isFinite(lastLoss)) throw new Error(`SASRec: loss became ${lastLoss} at epoch ${epoch}`);
-        const stats: EpochStats = { epoch, loss: lastLoss, steps: stepsPerEpoch, ms: performance.now() - e0, msPerStep: median(epochTimes) };
-        options.onProgress?.({
-          task: 'sasrec:train', current: epoch, total: epochs, unit: 'epoch',
-          values: { loss: Number(lastLoss.toFixed(4)), ms_step: Number(stats.msPerStep.toFixed(1)) }, done: epoch === epochs,
-        });
-        if (options.checkpointDir && (epoch % every === 0 || epoch === epochs)) {
-          await this.writeCheckpoint(options.checkpointDir, seed, epoch, adam);
-        }
-        if (await options.onEpochEnd?.(epoch, stats)) break;
-      }
-    } finally {
-      adam.dispose();
-    }
+    const { epochs: _e, ...rest } = c;
+    const fit = await fitWithAdam({
+      model: 'sasrec', checkpointKind: CHECKPOINT_KIND, runKey: { numItems: this.numItems, config: rest },
+      epochs: c.epochs, stepsPerEpoch, adam: { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.adamEps },
+      init: (rng) => initialParameters(this.numItems, c, rng),
+      step: (p, rng) => {
+        const batch = sampler.sample(rng, c.batchSize);
+        const { inp, masks } = prepareStep(batch, c, rng);
+        return lossAndGradients(p, c, inp, masks, this.numItems);
+      },
+    }, this.params, options);
     this.freeze();
-    return {
-      epochs, stepsPerEpoch, msPerStep: median(stepTimes), trainSeconds: (performance.now() - t0) / 1000,
-      finalLoss: lastLoss, resumedFrom: resumed,
-    };
-  }
-
-  private async writeCheckpoint(dir: string, seed: number, epoch: number, adam: Adam): Promise<void> {
-    const shapes = parameterShapes(this.numItems, this.config);
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of this.paramValues()) tensors[`param/${k}`] = { shape: shapes[k], data: v };
-    const st = adam.state();
-    for (const [k, v] of st.m) tensors[`adam_m/${k}`] = { shape: shapes[k], data: v };
-    for (const [k, v] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: v };
-    await writeArtifact(dir, {
-      kind: CHECKPOINT_KIND,
-      config: { numItems: this.numItems, config: this.config, seed, epoch, adamSteps: st.steps },
-      tensors,
-    });
-  }
-
-  private async tryResume(dir: string, seed: number, adam: Adam): Promise<number> {
-    if (!isArtifact(dir)) return 0;
-    const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
-    const cfg = art.config as { numItems: number; config: SASRecConfig; seed: number; epoch: number; adamSteps: Record<string, number> };
-    if (cfg.numItems !== this.numItems || cfg.seed !== seed || JSON.stringify(cfg.config) !== JSON.stringify(this.config)) {
-      throw new Error(`SASRec: checkpoint in ${dir} was written for another run (seed ${cfg.seed}, ${cfg.numItems} items); remove it or use another directory`);
-    }
-    const values = new Map<string, Float32Array>();
-    const m = new Map<string, Float32Array>();
-    const v = new Map<string, Float32Array>();
-    for (const [name, t] of art.tensors) {
-      const [group, key] = [name.slice(0, name.indexOf('/')), name.slice(name.indexOf('/') + 1)];
-      const data = t.data as Float32Array;
-      if (group === 'param') values.set(key, data);
-      else if (group === 'adam_m') m.set(key, data);
-      else if (group === 'adam_v') v.set(key, data);
-    }
-    this.setParams(values);
-    adam.restore({ steps: cfg.adamSteps, m, v }, parameterShapes(this.numItems, this.config));
-    return cfg.epoch;
+    return fit;
   }
 
   private freeze(): void {
     this.isFrozen = true;
-    this.embCache = this.params!.get('item_emb')!.dataSync() as Float32Array;
+    this.embCache = this.params.get('item_emb');
   }
 
-  private requireModel(): Map<string, tf.Variable> {
-    if (!this.params) throw new Error('SASRec: the model has no weights yet; call fit() or SASRec.load()');
-    return this.params;
+  private table(): Float32Array {
+    return this.embCache ?? this.params.get('item_emb');
   }
 
   itemEmbeddings(ids: ArrayLike<number>): Float32Array {
-    this.requireModel();
-    const E = this.embCache ?? (this.params!.get('item_emb')!.dataSync() as Float32Array);
-    const d = this.dim;
-    const out = new Float32Array(ids.length * d);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id > this.numItems) throw new RangeError(`SASRec: item id ${id} is outside 0..${this.numItems}`);
-      out.set(E.subarray(id * d, id * d + d), i * d);
-    }
-    return out;
+    const E = this.table();
+    checkItemIds('SASRec', ids, this.numItems);
+    return gatherRows(E, this.dim, ids);
   }
 
   userRepresentations(histories: ArrayLike<number>[]): Float32Array {
-    const params = this.requireModel();
+    const p = this.params.record();
     const c = this.config;
     const d = c.dim;
+    checkHistories('SASRec', histories, this.numItems);
     const out = new Float32Array(histories.length * d);
     const chunk = 256;
-    const p = Object.fromEntries(params);
     for (let s = 0; s < histories.length; s += chunk) {
       const B = Math.min(chunk, histories.length - s);
       const seq = new Int32Array(B * c.maxLen);
-      for (let b = 0; b < B; b++) {
-        const h = histories[s + b];
-        for (let i = 0; i < h.length; i++) {
-          if (!(h[i] >= 0 && h[i] <= this.numItems)) throw new RangeError(`SASRec: history ${s + b} has item id ${h[i]} outside 0..${this.numItems}`);
-        }
-        padHistory(h, c.maxLen, seq, b * c.maxLen);
-      }
+      for (let b = 0; b < B; b++) padHistory(histories[s + b], c.maxLen, seq, b * c.maxLen);
       const rep = lastHidden(p, c, seq, B);
       out.set(rep.dataSync() as Float32Array, s * d);
       rep.dispose();
@@ -555,54 +476,35 @@ export class SASRec implements CFBackbone {
 
   score(histories: ArrayLike<number>[], candidates: ArrayLike<number>[]): Float32Array[] {
     if (histories.length !== candidates.length) throw new Error(`SASRec.score: ${histories.length} histories but ${candidates.length} candidate lists`);
-    const reps = this.userRepresentations(histories);
-    const d = this.dim;
-    return candidates.map((cands, b) => {
-      const emb = this.itemEmbeddings(cands);
-      const s = new Float32Array(cands.length);
-      for (let j = 0; j < cands.length; j++) {
-        let acc = 0;
-        for (let t = 0; t < d; t++) acc += reps[b * d + t] * emb[j * d + t];
-        s[j] = acc;
-      }
-      return s;
-    });
+    const E = this.table();
+    for (const cands of candidates) checkItemIds('SASRec', cands, this.numItems, 'candidate');
+    return dotScores(this.userRepresentations(histories), this.dim, candidates, E);
+  }
+
+  scoreAll(histories: ArrayLike<number>[]): Float32Array {
+    const E = this.table();
+    this.embT ??= transposedTable(E, this.numItems + 1, this.dim);
+    return fullDotScores(this.userRepresentations(histories), histories.length, this.dim, this.embT);
   }
 
   async save(dir: string): Promise<void> {
-    this.requireModel();
-    const shapes = parameterShapes(this.numItems, this.config);
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of this.paramValues()) tensors[k] = { shape: shapes[k], data: v };
-    await writeArtifact(dir, { kind: KIND, config: { name: this.name, numItems: this.numItems, config: this.config }, tensors });
+    await saveParams(dir, KIND, { name: this.name, numItems: this.numItems, config: this.config }, this.params);
   }
 
   /** Loads a model written by {@link SASRec.save}; the result is frozen. */
   static async load(dir: string): Promise<SASRec> {
-    await selectBackend();
-    const art = await readArtifact(dir, { expectKind: KIND });
-    const cfg = art.config as { numItems: number; config: SASRecConfig };
+    const { config, values } = await loadParams(dir, KIND);
+    const cfg = config as { numItems: number; config: SASRecConfig };
     const model = new SASRec(cfg.numItems, cfg.config);
-    const values = new Map<string, Float32Array>();
-    for (const [k, t] of art.tensors) values.set(k, t.data as Float32Array);
-    model.setParams(values);
+    model.params.set(values);
     model.freeze();
     return model;
   }
 
-  private disposeParams(): void {
-    if (this.params) for (const v of this.params.values()) v.dispose();
-    this.params = undefined;
-  }
-
   dispose(): void {
-    this.disposeParams();
+    this.params.dispose();
+    this.embT?.dispose();
+    this.embT = undefined;
     this.embCache = undefined;
   }
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }

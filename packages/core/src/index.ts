@@ -26,3 +26,4 @@ export {
 } from './download';
 export { createProgressRenderer, formatDuration, type ProgressRendererOptions } from './progress';
 export { Adam, type AdamState } from './adam';
+export { writeTrainingCheckpoint, readTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint';
