@@ -14,6 +14,22 @@ export interface FitOptions {
   checkpointDir?: string;
   /** Checkpoint every this many epochs (default 10) when `checkpointDir` is set. */
   checkpointEvery?: number;
+  /**
+   * Early stopping on a validation score (higher is better), as RecBole does: `score` is called
+   * every `every` epochs (default 1) while training; after `patience` calls without improvement
+   * training stops, and the model keeps the weights of its best-scoring epoch.
+   */
+  earlyStopping?: EarlyStopping;
+}
+
+/** See {@link FitOptions.earlyStopping}. */
+export interface EarlyStopping {
+  /** Validation score of the model as it is now (called between epochs; the model is not frozen). */
+  score: (epoch: number) => number | Promise<number>;
+  /** Evaluations without improvement before stopping (RecBole's stopping_step, 10). */
+  patience: number;
+  /** Evaluate every this many epochs (default 1). */
+  every?: number;
 }
 
 /** What a backbone reports after an epoch. */
@@ -83,6 +99,9 @@ export interface FitResult {
   finalLoss: number;
   /** Epoch training resumed from (0 when it started fresh). */
   resumedFrom: number;
+  /** With early stopping: the epoch whose weights were kept, and its validation score. */
+  bestEpoch?: number;
+  bestScore?: number;
 }
 
 /** Creates a fresh, untrained backbone for a catalogue of `numItems` items. */

@@ -1,7 +1,7 @@
 import { SASRec } from './sasrec';
 import { registerBackbone } from './registry';
 
-export type { CFBackbone, FitOptions, FitResult, EpochStats, BackboneFactory, BackboneLoader } from './backbone';
+export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
 export { registerBackbone, createBackbone, loadBackbone, listBackbones } from './registry';
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
@@ -15,3 +15,5 @@ registerBackbone('sasrec', {
   load: (dir) => SASRec.load(dir),
   description: 'Self-attentive sequential recommendation (Kang & McAuley 2018), the A-LLMRec default',
 });
+export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec } from './trainer';
+export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';

@@ -483,6 +483,11 @@ export class SASRec implements CFBackbone {
 
   scoreAll(histories: ArrayLike<number>[]): Float32Array {
     const E = this.table();
+    if (!this.isFrozen) {
+      // While training (early stopping evaluates between epochs) the table still changes.
+      const ET = transposedTable(E, this.numItems + 1, this.dim);
+      try { return fullDotScores(this.userRepresentations(histories), histories.length, this.dim, ET); } finally { ET.dispose(); }
+    }
     this.embT ??= transposedTable(E, this.numItems + 1, this.dim);
     return fullDotScores(this.userRepresentations(histories), histories.length, this.dim, this.embT);
   }

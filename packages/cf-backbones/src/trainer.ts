@@ -118,6 +118,11 @@ export async function fitWithAdam(spec: TrainingSpec, params: ParamSet, options:
     params.set(spec.init(new Rng(seed).fork('init')));
   }
   const every = options.checkpointEvery ?? 10;
+  const es = options.earlyStopping;
+  if (es && !(Number.isInteger(es.patience) && es.patience >= 1)) throw new Error(`${spec.model}: earlyStopping.patience must be a positive integer, got ${es.patience}`);
+  if (es && es.every !== undefined && !(Number.isInteger(es.every) && es.every >= 1)) throw new Error(`${spec.model}: earlyStopping.every must be a positive integer, got ${es.every}`);
+  let best: { epoch: number; score: number; values: Map<string, Float32Array> } | undefined;
+  let sinceBest = 0;
   const stepTimes: number[] = [];
   const t0 = performance.now();
   let lastLoss = NaN;
@@ -150,7 +155,18 @@ export async function fitWithAdam(spec: TrainingSpec, params: ParamSet, options:
         task: `${spec.model}:train`, current: epoch, total: epochs, unit: 'epoch',
         values: { loss: Number(lastLoss.toFixed(4)), ms_step: Number(stats.msPerStep.toFixed(1)) }, done: epoch === epochs,
       });
-      const stop = await options.onEpochEnd?.(epoch, stats);
+      let stop = !!(await options.onEpochEnd?.(epoch, stats));
+      if (es && (epoch % (es.every ?? 1) === 0 || epoch === epochs)) {
+        const score = await es.score(epoch);
+        if (!Number.isFinite(score)) throw new Error(`${spec.model}: early-stopping score is ${score} at epoch ${epoch}`);
+        if (!best || score > best.score) {
+          best = { epoch, score, values: params.values() };
+          sinceBest = 0;
+        } else if (++sinceBest >= es.patience) {
+          stop = true;
+        }
+        options.onProgress?.({ task: `${spec.model}:valid`, current: epoch, total: epochs, unit: 'epoch', values: { score: Number(score.toFixed(4)), best: Number(best.score.toFixed(4)), best_epoch: best.epoch } });
+      }
       if (options.checkpointDir && (epoch % every === 0 || epoch === epochs || stop)) {
         await writeTrainingCheckpoint(options.checkpointDir, spec.checkpointKind, params.shapes, {
           meta: { runKey, epoch }, params: params.values(), adam: adam.state(),
@@ -161,9 +177,11 @@ export async function fitWithAdam(spec: TrainingSpec, params: ParamSet, options:
   } finally {
     adam.dispose();
   }
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (best && best.epoch !== ran) params.set(best.values);
   return {
-    epochs: ran, stepsPerEpoch: spec.stepsPerEpoch, msPerStep: median(stepTimes),
-    trainSeconds: (performance.now() - t0) / 1000, finalLoss: lastLoss, resumedFrom: resumed,
+    epochs: ran, stepsPerEpoch: spec.stepsPerEpoch, msPerStep: median(stepTimes), trainSeconds,
+    finalLoss: lastLoss, resumedFrom: resumed, ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}),
   };
 }
 
