@@ -39,3 +39,12 @@ export {
   type ColdItemView,
   type ColdItemSplitOptions,
 } from './cold';
+export {
+  evaluateFullRanking,
+  fullRankOfTarget,
+  fullRankingMetrics,
+  type FullScorer,
+  type FullRankingMetrics,
+  type FullRankingOptions,
+  type FullRankingResult,
+} from './full-ranking';
