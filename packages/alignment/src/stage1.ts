@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Adam, Rng, isArtifact, readArtifact, selectBackend, writeArtifact, type AdamState,
+  Adam, Rng, isArtifact, readArtifact, readTrainingCheckpoint, selectBackend, writeArtifact, writeTrainingCheckpoint,
   type LeaveOneOutSplit, type ProgressListener,
 } from '@allmrec/core';
 import type { CFBackbone } from '@allmrec/cf-backbones';
@@ -546,21 +546,14 @@ export class Stage1Alignment {
   private async writeCheckpoint(
     dir: string, seed: number, numItems: number, epoch: number, adam: Adam, history: Stage1EpochStats[], shapes: Record<string, number[]>,
   ): Promise<void> {
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of this.getWeights()) tensors[`param/${k}`] = { shape: shapes[k], data: v };
-    const st = adam.state();
-    for (const [k, v] of st.m) tensors[`adam_m/${k}`] = { shape: shapes[k], data: v };
-    for (const [k, v] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: v };
-    await writeArtifact(dir, {
-      kind: CHECKPOINT_KIND,
-      config: { config: this.config, numItems, seed, epoch, adamSteps: st.steps, history },
-      tensors,
+    await writeTrainingCheckpoint(dir, CHECKPOINT_KIND, shapes, {
+      meta: { config: this.config, numItems, seed, epoch, history }, params: this.getWeights(), adam: adam.state(),
     });
   }
 
   private async resume(dir: string, seed: number, numItems: number, adam: Adam, history: Stage1EpochStats[]): Promise<number> {
-    const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
-    const cfg = art.config as { config: Stage1Config; numItems: number; seed: number; epoch: number; adamSteps: Record<string, number>; history: Stage1EpochStats[] };
+    const ck = await readTrainingCheckpoint<{ config: Stage1Config; numItems: number; seed: number; epoch: number; history: Stage1EpochStats[] }>(dir, CHECKPOINT_KIND);
+    const cfg = ck.meta;
     const { epochs: _a, ...mine } = this.config;
     const { epochs: _b, ...theirs } = savedConfig(cfg.config);
     const same = Object.keys(mine).length === Object.keys(theirs).length
@@ -568,20 +561,8 @@ export class Stage1Alignment {
     if (cfg.seed !== seed || cfg.numItems !== numItems || !same) {
       throw new Error(`Stage1Alignment: checkpoint in ${dir} was written for another run (seed ${cfg.seed}, ${cfg.numItems} items); remove it or use another directory`);
     }
-    const values = new Map<string, Float32Array>();
-    const m = new Map<string, Float32Array>();
-    const v = new Map<string, Float32Array>();
-    for (const [name, tensor] of art.tensors) {
-      const cut = name.indexOf('/');
-      const [group, key] = [name.slice(0, cut), name.slice(cut + 1)];
-      const data = tensor.data as Float32Array;
-      if (group === 'param') values.set(key, data);
-      else if (group === 'adam_m') m.set(key, data);
-      else if (group === 'adam_v') v.set(key, data);
-    }
-    this.setWeights(values);
-    const st: AdamState = { steps: cfg.adamSteps, m, v };
-    adam.restore(st, stage1ParameterShapes(this.config));
+    this.setWeights(ck.params);
+    adam.restore(ck.adam, stage1ParameterShapes(this.config));
     history.push(...cfg.history);
     return cfg.epoch;
   }

@@ -30,8 +30,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Adam, Rng, isArtifact, readArtifact, selectBackend, writeArtifact,
-  type AdamState, type LeaveOneOutSplit, type ProgressListener, type TensorInput,
+  Adam, Rng, isArtifact, readArtifact, readTrainingCheckpoint, selectBackend, writeArtifact, writeTrainingCheckpoint,
+  type LeaveOneOutSplit, type ProgressListener, type TensorInput,
 } from '@allmrec/core';
 import { createProjectors, type Projector } from '@allmrec/alignment';
 import { prefixExamples, warmStartProjectors, type WarmStartResult } from './stage2-warm-start';
@@ -462,38 +462,25 @@ export class Stage2Model {
   }
 
   private async writeCheckpoint(dir: string, seed: number, users: number, epoch: number, adam: Adam, history: Stage2EpochStats[], average?: WeightAverage): Promise<void> {
-    const tensors: Record<string, TensorInput> = {};
-    const shapes = this.shapes();
-    for (const [k, v] of this.params) tensors[`param/${k}`] = { shape: v.shape, data: v.dataSync().slice() as Float32Array };
-    if (average) for (const [k, a] of average.values()) tensors[`average/${k}`] = { shape: shapes[k], data: a };
-    const st = adam.state();
-    for (const [k, a] of st.m) tensors[`adam_m/${k}`] = { shape: shapes[k], data: a };
-    for (const [k, a] of st.v) tensors[`adam_v/${k}`] = { shape: shapes[k], data: a };
-    await writeArtifact(dir, { kind: CHECKPOINT_KIND, config: { runKey: this.runKey(seed, users), epoch, adamSteps: st.steps, history }, tensors });
+    const params = new Map<string, Float32Array>();
+    for (const [k, v] of this.params) params.set(k, v.dataSync().slice() as Float32Array);
+    await writeTrainingCheckpoint(dir, CHECKPOINT_KIND, this.shapes(), {
+      meta: { runKey: this.runKey(seed, users), epoch, history }, params, adam: adam.state(),
+      ...(average ? { groups: { average: average.values() } } : {}),
+    });
   }
 
   /** Restores params, Adam and history from a checkpoint; returns its epoch and the weight average it kept. */
   private async resume(dir: string, seed: number, users: number, adam: Adam, history: Stage2EpochStats[]): Promise<{ epoch: number; averaged?: Map<string, Float32Array> }> {
-    const art = await readArtifact(dir, { expectKind: CHECKPOINT_KIND });
-    if (art.config.runKey !== this.runKey(seed, users)) {
+    const ck = await readTrainingCheckpoint<{ runKey: string; epoch: number; history: Stage2EpochStats[] }>(dir, CHECKPOINT_KIND);
+    if (ck.meta.runKey !== this.runKey(seed, users)) {
       throw new Error(`Stage2Model: the checkpoint in ${dir} was written for another run (config, seed, users or dimensions differ); remove it or use another directory`);
     }
-    const m = new Map<string, Float32Array>();
-    const v = new Map<string, Float32Array>();
-    const averaged = new Map<string, Float32Array>();
-    for (const [name, t] of art.tensors) {
-      const cut = name.indexOf('/');
-      const [group, key] = [name.slice(0, cut), name.slice(cut + 1)];
-      const data = t.data as Float32Array;
-      if (group === 'param') tf.tidy(() => this.params.get(key)!.assign(tf.tensor(data, this.params.get(key)!.shape)));
-      else if (group === 'adam_m') m.set(key, data);
-      else if (group === 'adam_v') v.set(key, data);
-      else if (group === 'average') averaged.set(key, data);
-    }
-    const st: AdamState = { steps: art.config.adamSteps, m, v };
-    adam.restore(st, this.shapes());
-    history.push(...art.config.history);
-    return { epoch: art.config.epoch, ...(averaged.size ? { averaged } : {}) };
+    for (const [key, data] of ck.params) tf.tidy(() => this.params.get(key)!.assign(tf.tensor(data, this.params.get(key)!.shape)));
+    adam.restore(ck.adam, this.shapes());
+    history.push(...ck.meta.history);
+    const averaged = ck.groups?.average;
+    return { epoch: ck.meta.epoch, ...(averaged?.size ? { averaged } : {}) };
   }
 
   // -------------------------------------------------------------------------------------------
