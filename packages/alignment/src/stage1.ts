@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Adam, Rng, isArtifact, readArtifact, readTrainingCheckpoint, selectBackend, writeArtifact, writeTrainingCheckpoint,
+  Adam, Rng, isArtifact, linear, readArtifact, readTrainingCheckpoint, selectBackend, writeArtifact, writeTrainingCheckpoint,
   type LeaveOneOutSplit, type ProgressListener,
 } from '@allmrec/core';
 import type { CFBackbone } from '@allmrec/cf-backbones';
@@ -135,23 +135,6 @@ function initialParameters(c: Stage1Config, rng: Rng): Map<string, Float32Array>
 
 // ---------------------------------------------------------------------------------------------
 // The network.
-
-/** y = x·W + b, whose gradient uses explicit transposes and plain matMuls (fast on WASM). */
-const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([x, w]);
-  return {
-    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as tf.Tensor2D[];
-      return [
-        tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)),
-        tf.matMul(tf.transpose(xs), dy as tf.Tensor2D),
-        tf.sum(dy, 0),
-      ];
-    },
-  };
-}) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
 
 type Params = Map<string, tf.Tensor>;
 

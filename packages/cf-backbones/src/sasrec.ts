@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, dropoutMask, layerNorm, layerNormBackward, type LayerNormCache as LNCache, type LeaveOneOutSplit,
+  Rng, dropoutMask, layerNorm, layerNormBackward, linearBackward, type LayerNormCache as LNCache, type LeaveOneOutSplit,
 } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
@@ -134,14 +134,6 @@ type Params = Record<string, tf.Tensor>;
 
 function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
-}
-
-/** dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ dy, with explicit transposes (plain matMuls are fast on WASM). */
-function linearBackward(dy: tf.Tensor2D, xT: tf.Tensor2D, w: tf.Tensor, needDx = true) {
-  const dW = tf.matMul(xT, dy);
-  const db = tf.sum(dy, 0);
-  const dx = needDx ? (tf.matMul(dy, tf.transpose(w as tf.Tensor2D)) as tf.Tensor2D) : undefined;
-  return { dx, dW, db };
 }
 
 // ---------------------------------------------------------------------------------------------

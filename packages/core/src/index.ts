@@ -9,6 +9,7 @@ export { Rng } from './rng';
 export { selectBackend, currentBackend, type BackendInfo, type BackendName } from './backend';
 export { registerExtraKernels } from './kernels';
 export { fusedCausalAttention, fusedCausalAttentionGrad, hasFusedAttention } from './wasm-kernels';
+export { linear, linearBackward, customOp } from './linear';
 export { layerNorm, layerNormBackward, type LayerNormCache } from './layer-norm';
 export { dropoutMask, dropoutMaskArray } from './dropout';
 export { writeFileAtomic, writeFileAtomicSync, sha256File, sha256Hex } from './fs-atomic';

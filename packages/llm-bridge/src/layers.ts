@@ -5,7 +5,7 @@
  * (untransposed-flag) matMuls with explicit transposes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { layerNorm as coreLayerNorm, layerNormBackward } from '@allmrec/core';
+import { customOp, layerNorm as coreLayerNorm, layerNormBackward } from '@allmrec/core';
 import type { Activation } from './decoder/arch';
 
 export type { Activation };
@@ -24,15 +24,7 @@ export interface Norm {
   eps: number;
 }
 
-/**
- * `tf.customGrad` with loose input typing: `f(...inputs, save)` returns the value and a gradient
- * function of (dy, saved tensors). Tensors the gradient needs must go through `save`.
- */
-export function customOp<T extends tf.Tensor>(
-  f: (...args: any[]) => { value: T; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] },
-): (...inputs: tf.Tensor[]) => T {
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => T;
-}
+export { customOp };
 
 function to2d(x: tf.Tensor): tf.Tensor2D {
   return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, x.shape[x.rank - 1]]);

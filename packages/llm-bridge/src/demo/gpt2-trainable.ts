@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, fusedCausalAttention, fusedCausalAttentionGrad, hasFusedAttention, layerNorm, layerNormBackward, type TensorInput,
+  Rng, customOp, fusedCausalAttention, fusedCausalAttentionGrad, hasFusedAttention, layerNorm, layerNormBackward, linear, type TensorInput,
 } from '@allmrec/core';
 import { FIRST_POSITION_GAIN, LOOK_BACK_AMPLITUDE, lookBackFrequencies, lookBackHeads, lookBackScales, type LookBackScales } from './look-back';
 import { matchEntries, sectionLambda, slotInterfaceOf } from './match-head';
@@ -92,21 +92,9 @@ export interface GPT2Spec {
   lookBack?: { offset: number; heads: number; first?: number; match?: boolean; section?: number };
 }
 
-type Custom = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
-const custom = (f: Custom) => tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...x: tf.Tensor[]) => tf.Tensor;
+const custom = customOp as (f: (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] }) => (...x: tf.Tensor[]) => tf.Tensor;
 
-/** x·W + b with weight gradients; plain matMuls with explicit transposes. */
-const linearW = custom((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  return {
-    value: tf.fused.matMul({ a: x, b: w, bias: b }),
-    gradFunc: (dy, [xs, ws]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws as tf.Tensor2D)),
-      tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
-      tf.sum(dy, 0),
-    ],
-  };
-});
+const linearW = linear;
 
 const LN_EPS = 1e-5;
 const layerNormW = custom((x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
