@@ -503,6 +503,7 @@ export class Stage1Alignment {
   /** (x_u, positive, seen items) per usable user; x_u computed once (the backbone is frozen). */
   private trainingSet(split: LeaveOneOutSplit, backbone: CFBackbone, exclude: ReadonlySet<number>): TrainingSet {
     const histories: Int32Array[] = [];
+    const owners: number[] = [];
     const pos: number[] = [];
     const seen: Set<number>[] = [];
     const perUser = this.config.examplesPerUser;
@@ -513,6 +514,7 @@ export class Stage1Alignment {
       const k = perUser === 0 ? seq.length - 1 : Math.min(perUser, seq.length - 1);
       for (let j = 1; j <= k; j++) {
         histories.push(seq.subarray(0, seq.length - j));
+        owners.push(u);
         pos.push(seq[seq.length - j]);
         seen.push(userSeen);
       }
@@ -521,7 +523,7 @@ export class Stage1Alignment {
     const X = new Float32Array(histories.length * d);
     const chunk = 512;
     for (let s = 0; s < histories.length; s += chunk) {
-      X.set(backbone.userRepresentations(histories.slice(s, s + chunk)), s * d);
+      X.set(backbone.userRepresentations(histories.slice(s, s + chunk), owners.slice(s, s + chunk)), s * d);
     }
     return { users: histories.length, X, pos: Int32Array.from(pos), seen };
   }

@@ -1,4 +1,4 @@
-import { SASRec } from './sasrec';
+import { SASRec, SASREC_DEFAULTS } from './sasrec';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
@@ -14,6 +14,7 @@ registerBackbone('sasrec', {
   create: (numItems, config) => new SASRec(numItems, config),
   load: (dir) => SASRec.load(dir),
   description: 'Self-attentive sequential recommendation (Kang & McAuley 2018), the A-LLMRec default',
+  defaults: { ...SASREC_DEFAULTS },
 });
 export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';

@@ -40,7 +40,7 @@ commands:
   train      all stages (backbone, Stage 1, LM, Stage 2) into one directory; resumable
   eval       Stage 2 Hit@1 (generation and likelihood ranking) next to the backbone, same users
   recommend  one recommendation: generated answer, chosen title, candidates ranked
-  bench      backbone | align: speed and quality as one JSON object
+  bench      backbones (the cross-backbone benchmark, reports) | backbone | align
 
 common options: --json (one JSON object on stdout), --backend wasm|cpu|tensorflow, --quiet
 "allmrec <command> --help" for details.`;

@@ -104,20 +104,20 @@ export interface AlignEval {
 
 /** Hit@1 over 20 candidates for test users whose target is cold, and for those whose target is warm. */
 export function evaluateAlignment(run: AlignRun, seed: number): AlignEval {
-  const x = (set: EvalSet) => run.backbone.userRepresentations(set.histories);
+  const x = (set: EvalSet) => run.backbone.userRepresentations(set.histories, set.users);
   const out: Partial<AlignEval> = {};
   if (run.coldItems.size > 0) {
     const cold = buildEvalSet(run.split, getProtocol('test-20-cold'), { seed });
     out.coldUsers = cold.users.length;
     out.coldHit1 = cold.users.length ? hit1(cold, run.stage1.scoreCandidates(x(cold), cold.candidates, { via: 'text' })) : NaN;
-    out.coldHit1Backbone = cold.users.length ? hit1(cold, run.backbone.score(cold.histories, cold.candidates)) : NaN;
+    out.coldHit1Backbone = cold.users.length ? hit1(cold, run.backbone.score(cold.histories, cold.candidates, cold.users)) : NaN;
   } else {
     Object.assign(out, { coldUsers: 0, coldHit1: NaN, coldHit1Backbone: NaN });
   }
   const warm = buildEvalSet(run.split, getProtocol(run.coldItems.size > 0 ? 'test-20-warm' : 'test-20'), { seed });
   out.warmUsers = warm.users.length;
   out.warmHit1 = hit1(warm, run.stage1.scoreCandidates(x(warm), warm.candidates, { via: 'item' }));
-  out.warmHit1Backbone = hit1(warm, run.backbone.score(warm.histories, warm.candidates));
+  out.warmHit1Backbone = hit1(warm, run.backbone.score(warm.histories, warm.candidates, warm.users));
   return out as AlignEval;
 }
 

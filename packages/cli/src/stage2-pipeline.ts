@@ -80,7 +80,7 @@ export function itemTitles(dataset: InteractionDataset): string[] {
 /** What Stage 2 reads: x_u from the frozen backbone, e_i = Stage 1's joint embeddings (and the backbone's scores for the warm start). */
 export function stage2Sources(dataset: InteractionDataset, backbone: CFBackbone, stage1: Stage1Alignment, coldItems: ReadonlySet<number>): Stage2Sources {
   return {
-    userReps: (histories) => backbone.userRepresentations(histories),
+    userReps: (histories, users) => backbone.userRepresentations(histories, users),
     itemEmbeddings: (ids) => stage1.jointEmbeddings(ids, coldItems),
     userDim: backbone.dim,
     itemDim: stage1.config.latentDim,
@@ -266,7 +266,7 @@ export function evaluateBackboneOnSet(backbone: CFBackbone, set: EvalSet): RankM
   const scores: Float32Array[] = [];
   for (let s = 0; s < set.users.length; s += 256) {
     const e = Math.min(set.users.length, s + 256);
-    scores.push(...backbone.score(set.histories.slice(s, e), set.candidates.slice(s, e)));
+    scores.push(...backbone.score(set.histories.slice(s, e), set.candidates.slice(s, e), set.users.slice(s, e)));
   }
   return evaluateScores(set, scores).metrics;
 }

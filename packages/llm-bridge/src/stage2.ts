@@ -48,7 +48,7 @@ import {
 /** What Stage 2 reads (all frozen): the CF side, Stage 1's joint embeddings and the item titles. */
 export interface Stage2Sources {
   /** x_u of each history (time order) → [b, userDim] row-major (e.g. a frozen backbone). */
-  userReps(histories: Int32Array[]): Float32Array;
+  userReps(histories: Int32Array[], users?: Int32Array): Float32Array;
   /** Joint embeddings e_i of `ids` → [n, itemDim] row-major (Stage 1; 128-d in the paper). */
   itemEmbeddings(ids: ArrayLike<number>): Float32Array;
   userDim: number;
@@ -361,10 +361,13 @@ export class Stage2Model {
   }
 
   /** x_u of every history, [n, userDim] row-major, asked of the sources 256 histories at a time. */
-  private userRepsOf(histories: Int32Array[]): Float32Array {
+  private userRepsOf(histories: Int32Array[], users?: ArrayLike<number>): Float32Array {
     const d = this.sources.userDim;
     const X = new Float32Array(histories.length * d);
-    for (let s = 0; s < histories.length; s += 256) X.set(this.sources.userReps(histories.slice(s, s + 256)), s * d);
+    for (let s = 0; s < histories.length; s += 256) {
+      const ids = users ? Int32Array.from(Array.prototype.slice.call(users, s, s + 256) as number[]) : undefined;
+      X.set(this.sources.userReps(histories.slice(s, s + 256), ids), s * d);
+    }
     return X;
   }
 
@@ -387,7 +390,7 @@ export class Stage2Model {
     const histories = users.map((u) => split.train[u].subarray(0, split.train[u].length - 1));
     const targets = users.map((u) => split.train[u][split.train[u].length - 1]);
     const d = this.sources.userDim;
-    const X = this.userRepsOf(histories);
+    const X = this.userRepsOf(histories, users);
     this.itemCache = this.sources.itemEmbeddings(Int32Array.from({ length: numItems + 1 }, (_, i) => i));
     const stepsPerEpoch = Math.ceil(users.length / c.batchSize);
     const adam = this.createOptimizer();
@@ -551,7 +554,7 @@ export class Stage2Model {
       const end = Math.min(n, s + B);
       const examples: Stage2Example[] = [];
       for (let i = s; i < end; i++) examples.push({ history: set.histories[i], candidates: set.candidates[i] });
-      const xu = this.sources.userReps(examples.map((e) => e.history));
+      const xu = this.sources.userReps(examples.map((e) => e.history), set.users.slice(s, end));
       if (doGen) {
         const texts = await this.generateTexts(examples, xu, options.inference);
         texts.forEach((text, j) => {

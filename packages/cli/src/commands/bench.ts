@@ -5,8 +5,11 @@ import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
 import { makeEncoder, retrainStage1, spread, trainAlignment } from '../stage1-pipeline';
 import { ALIGN_OPTIONS, stage1InitFields, stage1Options, summarize } from './align';
+import { BENCH_BACKBONES_HELP, benchBackbones } from './bench-backbones';
 
-export const BENCH_HELP = `allmrec bench <backbone|align>
+export const BENCH_HELP = `allmrec bench <backbones|backbone|align>
+
+${BENCH_BACKBONES_HELP}
 
 allmrec bench backbone [--backbone sasrec] [--data PATH --format FORMAT] [--epochs E] [--seed S] [--json]
   Trains and evaluates a backbone with the reference configuration and reports speed and quality:
@@ -25,6 +28,7 @@ allmrec bench align [--data PATH --format FORMAT] [--cold-items 0.1] [--encoder 
 export async function benchCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'align') return benchAlign(rest);
+  if (sub === 'backbones') return benchBackbones(rest);
   if (sub !== 'backbone') {
     process.stdout.write(BENCH_HELP + '\n');
     return sub === '--help' || sub === '-h' ? 0 : 2;

@@ -1,0 +1,1 @@
+module.exports = { ...require('../../tools/jest/preset')(__dirname), testTimeout: 120000 };
