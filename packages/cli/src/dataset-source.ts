@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isArtifact, type InteractionDataset } from '@allmrec/core';
-import { listFormats, loadDataset, loadPreparedDataset, type PreparationReport } from '@allmrec/data';
-import { intOption, numberOption, UsageError } from './args';
+import { listFormats, loadDataset, loadPreparedDataset, MissingColumnError, type PreparationReport } from '@allmrec/data';
+import { columnsOption, intOption, numberOption, UsageError } from './args';
 
 /** The built-in default dataset: synthetic (see @allmrec/data's generateSynthetic). */
 export const DEFAULT_FORMAT = 'synthetic';
@@ -14,8 +14,10 @@ export const DEFAULT_FORMAT = 'synthetic';
 export async function datasetFromOptions(values: Record<string, unknown>): Promise<{ dataset: InteractionDataset; report?: PreparationReport; source: string }> {
   const data = values.data as string | undefined;
   let format = values.format as string | undefined;
+  const columns = columnsOption(values);
   if (data && !fs.existsSync(data)) throw new UsageError(`--data ${data}: no such file or directory`);
   if (data && (format === 'prepared' || (!format && fs.statSync(data).isDirectory() && isArtifact(data)))) {
+    if (columns) throw new UsageError(`--columns names the columns of a csv file (--format csv); ${data} is a prepared dataset`);
     const r = await loadPreparedDataset(data);
     return { ...r, source: path.resolve(data) };
   }
@@ -31,11 +33,28 @@ export async function datasetFromOptions(values: Record<string, unknown>): Promi
     minItem: intOption(values, 'min-item'),
     minRating: numberOption(values, 'min-rating'),
   };
+  if (columns) {
+    if (format !== 'csv') throw new UsageError(`--columns names the columns of a csv file and needs --format csv (got --format ${format})`);
+    Object.assign(opts, columns.options);
+  }
   if (format === 'synthetic') {
     opts.numUsers = intOption(values, 'synthetic-users');
     opts.numItems = intOption(values, 'synthetic-items');
     opts.seed = intOption(values, 'seed');
   }
-  const r = await loadDataset(opts as never);
+  let r: Awaited<ReturnType<typeof loadDataset>>;
+  try {
+    r = await loadDataset(opts as never);
+  } catch (err) {
+    if (format === 'csv' && err instanceof MissingColumnError) throw columnError(err, columns?.pairs);
+    throw err;
+  }
   return { ...r, source: data ? path.resolve(data) : 'built-in synthetic' };
+}
+
+/** A csv column the reader did not find, as a usage error naming --columns. */
+function columnError(err: MissingColumnError, pairs: [string, string][] | undefined): UsageError {
+  const pair = err.given === undefined ? undefined : pairs?.find(([, name]) => name === err.given);
+  if (pair) return new UsageError(`--columns ${pair[0]}=${pair[1]}: ${err.message}`);
+  return new UsageError(`${err.message}; name the columns with --columns user=COL,item=COL[,rating=COL][,time=COL]`);
 }

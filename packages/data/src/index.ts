@@ -1,4 +1,4 @@
-export { DataFormatError, type DataFormatLocation } from './errors';
+export { DataFormatError, MissingColumnError, type DataFormatLocation } from './errors';
 export type { Domain, RawData, RawInteraction, RawItemMeta, ReaderOptions, DatasetReader } from './raw';
 export { forEachLine, readLines, type TextEncoding } from './lines';
 export { decodeHtmlEntities, stripHtmlTags, cleanTitle, cleanDescription, firstLine } from './html';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { datasetStats, downloadDataset, listDownloadableDatasets, savePreparedDataset } from '@allmrec/data';
-import { DATA_OPTIONS, parse, UsageError } from '../args';
+import { DATA_OPTIONS, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 
@@ -13,7 +13,8 @@ export const DATA_HELP = `allmrec data <prepare|stats|download>
   data download NAME [--cache-dir DIR]
       Downloads a public dataset (needs internet; resumable, checksummed) and prints its path.
       Names: see "allmrec data download --list".
-Without --data the built-in synthetic dataset is used.`;
+
+${DATA_OPTIONS_HELP}`;
 
 export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
