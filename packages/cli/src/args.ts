@@ -17,6 +17,7 @@ export const DATA_OPTIONS: OptionSpec = {
   format: { type: 'string' },
   category: { type: 'string' },
   columns: { type: 'string' },
+  order: { type: 'string' },
   'min-user': { type: 'string' },
   'min-item': { type: 'string' },
   'min-rating': { type: 'string' },
@@ -33,6 +34,9 @@ export const DATA_OPTIONS_HELP = `  Data options (your dataset; without --data t
                                   --format csv: the header names of the columns, e.g. Last.fm's
                                   --columns user=userID,item=artistID,rating=weight (default: common
                                   names such as user_id/item_id/rating/timestamp)
+    --order file                  the data has no timestamps but its rows are in chronological order:
+                                  lets a sequential backbone (sasrec) train on it (refused otherwise;
+                                  order-free backbones need no flag)
     --category NAME               Amazon category or RecBole prefix when the folder holds several
     --min-user N --min-item N     the one-pass filter (default 5/5; 0/0 for MovieLens and RecBole)
     --min-rating R                drop interactions rated below R

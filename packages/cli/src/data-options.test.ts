@@ -1,7 +1,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { registerBackbone, type CFBackbone } from '@allmrec/cf-backbones';
 import { runCli } from './testing/run-cli';
+
+/** An order-free test backbone (popularity, no tensors): what the order check lets through. */
+function fakeOrderFree(numItems: number): CFBackbone {
+  let frozen = false;
+  return {
+    name: 'test-order-free', dim: 1, numItems, usesOrder: false,
+    get frozen() { return frozen; },
+    async fit() { frozen = true; return { epochs: 1, stepsPerEpoch: 1, msPerStep: 0, trainSeconds: 0, finalLoss: 0, resumedFrom: 0 }; },
+    itemEmbeddings: (ids) => new Float32Array(ids.length),
+    userRepresentations: (h) => new Float32Array(h.length),
+    score: (h, c) => c.map((x) => new Float32Array(x.length)),
+    async save(dir) { fs.mkdirSync(dir, { recursive: true }); },
+    dispose() {},
+  };
+}
+registerBackbone('test-order-free', { create: (n) => fakeOrderFree(n), load: async () => fakeOrderFree(1) });
 
 /** Data users bring: csv column names, files without timestamps, the stats table. Fast (tiny files). */
 describe('data options', () => {
@@ -57,5 +74,44 @@ describe('data options', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('--columns user=COL,item=COL[,rating=COL][,time=COL]');
     }
+  });
+
+  test('a file without timestamps: sasrec refuses it, --order file or an order-free backbone trains', async () => {
+    const file = lastfm();
+    const data = ['--data', file, '--format', 'csv', '--columns', 'user=userID,item=artistID,rating=weight', ...NO_FILTER];
+    const stats = await runCli(['data', 'stats', ...data]);
+    expect(stats.stdout).toMatch(/order\s+file \(no timestamps: sequences follow file order/);
+    expect(JSON.parse((await runCli(['data', 'stats', ...data, '--json'])).stdout).order).toBe('file');
+
+    const refused = await runCli(['backbone', 'train', ...data, '--epochs', '1', '--out', path.join(tmp, 'refused'), '--quiet']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `backbone "sasrec" reads the order of each history, but ${path.resolve(file)} has no timestamps (sequences would follow file order). ` +
+        `Use an order-free backbone (pop, bpr, lightgcn, ncf) or pass --order file if the file's order is chronological.`,
+    );
+    expect(fs.existsSync(path.join(tmp, 'refused'))).toBe(false);
+    // allmrec train refuses before anything else (its LM would train first).
+    const train = await runCli(['train', ...data, '--out', path.join(tmp, 'train-refused'), '--quiet']);
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(/backbone "sasrec" reads the order of each history/);
+
+    const accepted = await runCli(['backbone', 'train', ...data, '--order', 'file', '--epochs', '1', '--out', path.join(tmp, 'sasrec'), '--json']);
+    expect(accepted.code).toBe(0);
+    expect(JSON.parse(accepted.stdout).epochs).toBe(1);
+
+    const free = await runCli(['backbone', 'train', ...data, '--backbone', 'test-order-free', '--out', path.join(tmp, 'free'), '--json']);
+    expect(free.stderr).not.toMatch(/order/);
+    expect(free.code).toBe(0);
+  });
+
+  test('--order: only "file", and only for data ordered by file alone', async () => {
+    const file = lastfm();
+    const data = ['--data', file, '--format', 'csv', '--columns', 'user=userID,item=artistID', ...NO_FILTER];
+    const other = await runCli(['data', 'stats', ...data, '--order', 'time']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--order must be "file"/);
+    const timed = await runCli(['data', 'stats', '--synthetic-users', '20', '--synthetic-items', '30', '--order', 'file']);
+    expect(timed.code).toBe(2);
+    expect(timed.stderr).toMatch(/--order file: built-in synthetic is ordered by time \(sorted by timestamps\), not by file order alone; drop --order/);
   });
 });

@@ -3,18 +3,33 @@ import * as path from 'node:path';
 import { isArtifact, type InteractionDataset } from '@allmrec/core';
 import { listFormats, loadDataset, loadPreparedDataset, MissingColumnError, type PreparationReport } from '@allmrec/data';
 import { columnsOption, intOption, numberOption, UsageError } from './args';
+import { describeOrder, rememberOrderOptions } from './order-check';
 
 /** The built-in default dataset: synthetic (see @allmrec/data's generateSynthetic). */
 export const DEFAULT_FORMAT = 'synthetic';
 
 /**
  * Resolves --data/--format to a prepared dataset. With neither, the built-in synthetic default.
- * A directory written by `allmrec data prepare` is recognised without --format.
+ * A directory written by `allmrec data prepare` is recognised without --format. `--order file`
+ * is recorded for the dataset (see order-check's assertOrderFits) and is an error on a dataset
+ * whose order does not rest on file order alone.
  */
 export async function datasetFromOptions(values: Record<string, unknown>): Promise<{ dataset: InteractionDataset; report?: PreparationReport; source: string }> {
+  const r = await readDataset(values);
+  const order = values.order;
+  if (order === 'file' && r.dataset.order !== 'file') {
+    throw new UsageError(`--order file: ${r.source} is ordered by ${describeOrder(r.dataset.order)}, not by file order alone; drop --order`);
+  }
+  rememberOrderOptions(r.dataset, { acceptFileOrder: order === 'file', source: r.source });
+  return r;
+}
+
+/** --data/--format to a dataset (see datasetFromOptions), checking the values of --order and --columns first. */
+async function readDataset(values: Record<string, unknown>): Promise<{ dataset: InteractionDataset; report?: PreparationReport; source: string }> {
   const data = values.data as string | undefined;
   let format = values.format as string | undefined;
   const columns = columnsOption(values);
+  if (values.order !== undefined && values.order !== 'file') throw new UsageError(`--order must be "file" (accepts file order for data without timestamps), got "${String(values.order)}"`);
   if (data && !fs.existsSync(data)) throw new UsageError(`--data ${data}: no such file or directory`);
   if (data && (format === 'prepared' || (!format && fs.statSync(data).isDirectory() && isArtifact(data)))) {
     if (columns) throw new UsageError(`--columns names the columns of a csv file (--format csv); ${data} is a prepared dataset`);

@@ -1,4 +1,4 @@
-import type { InteractionDataset, ItemText } from '@allmrec/core';
+import type { InteractionDataset, ItemText, SequenceOrder } from '@allmrec/core';
 import { cleanTitle, firstLine } from './html';
 import type { Domain, RawData, RawInteraction } from './raw';
 
@@ -62,8 +62,13 @@ export interface PreparationReport {
   noTextDropped: number;
   /** Interactions dropped by the one-pass minUser/minItem filter. */
   filteredOut: number;
-  /** True when sequences are ordered by timestamps; false = file order. */
+  /** True when sequences are ordered by timestamps (order 'time'). */
   timeOrdered: boolean;
+  /**
+   * What the sequences' order rests on (the dataset's `order`): 'time' (timestamps), 'sequence'
+   * (the source's explicit sequences, no timestamps) or 'file' (no timestamps: file row order).
+   */
+  order: SequenceOrder;
   /** Interactions sharing a timestamp with the previous item of the same user (kept in file order). */
   timeTies: number;
   items: {
@@ -115,7 +120,7 @@ export function onePassFilter(xs: RawInteraction[], minUser: number, minItem: nu
  * handling, optional drop of text-less items, the one-pass minUser/minItem filter, then
  * re-indexing. Users are numbered from 1 in order of first appearance in the input; each user's
  * interactions are sorted by time (stable: ties keep file order; file order when the source
- * has no timestamps); items are numbered from 1 in order of first appearance when walking the
+ * has no timestamps, recorded as `order` 'sequence' for explicit sequences, else 'file'); items are numbered from 1 in order of first appearance when walking the
  * users' sorted sequences. Item text = cleaned title + first description line; a blank title is
  * replaced by the first description line (counted in the report). Deterministic.
  */
@@ -183,7 +188,9 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
 
   // Group by user in order of first appearance, then sort each user's interactions.
   const timeOrdered = raw.hasTime && xs.every((x) => x.time !== undefined);
+  const order: SequenceOrder = timeOrdered ? 'time' : raw.explicitSequences ? 'sequence' : 'file';
   if (raw.hasTime && !timeOrdered) notes.push('some interactions have no timestamp: sequences follow file order');
+  else if (order === 'file') notes.push('no timestamps: sequences follow file order (order "file")');
   const byUser = new Map<string, RawInteraction[]>();
   for (const x of xs) {
     let a = byUser.get(x.user);
@@ -250,6 +257,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
     numUsers: userKeys.length - 1,
     numItems: itemKeys.length - 1,
     sequences,
+    order,
     items,
     userKeys,
     itemKeys,
@@ -267,6 +275,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
     noTextDropped,
     filteredOut,
     timeOrdered,
+    order,
     timeTies,
     items: {
       total: itemKeys.length - 1,

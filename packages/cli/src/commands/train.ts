@@ -7,6 +7,7 @@ import { loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalL
 import { interfaceSlotVectors, listCopyAccuracy } from '@allmrec/llm-bridge/demo';
 import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
+import { assertOrderFitsBackbone } from '../order-check';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
@@ -223,6 +224,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const { dataset, source } = await datasetFromOptions(values);
   const split = leaveOneOut(dataset);
   const backboneName = values.backbone as string;
+  assertOrderFitsBackbone(dataset, backboneName); // before the LM, which trains first
   const p = paths(dir);
   fs.mkdirSync(dir, { recursive: true });
   let meta = readRunMeta(dir);

@@ -29,6 +29,7 @@ describe('generic CSV reader', () => {
     expect(raw.interactions[0]).toEqual({ user: 'bob', item: 'x1', rating: 4, time: Date.parse('2020-01-02T00:00:00Z') / 1000, order: 0 });
     expect(raw.items.get('x1')).toEqual({ title: 'Widget, large', description: 'First line\nsecond line' });
     const { dataset, report } = await loadDataset({ format: 'csv', path: path.join(dir, 'log.tsv'), ...opts, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['x2', 'x1']);
     expect(dataset.items[1]).toEqual({ title: 'Only a description', description: '' });
     expect(dataset.items[2]).toEqual({ title: 'Widget, large', description: 'First line' });
@@ -54,6 +55,9 @@ describe('generic CSV reader', () => {
     const raw = await readCsv(file, { userColumn: 'userID', itemColumn: 'artistID', ratingColumn: 'weight' });
     expect(raw.interactions[1]).toEqual({ user: '2', item: '52', rating: 11690, time: undefined, order: 1 });
     expect(raw.hasTime).toBe(false);
+    const prepared = await loadDataset({ format: 'csv', path: file, userColumn: 'userID', itemColumn: 'artistID', minUser: 0, minItem: 0 });
+    expect([prepared.dataset.order, prepared.report.order]).toEqual(['file', 'file']);
+    expect(prepared.report.notes).toContain('no timestamps: sequences follow file order (order "file")');
     const noItem = readCsv(file);
     await expect(noItem).rejects.toBeInstanceOf(MissingColumnError);
     await expect(noItem).rejects.toMatchObject({ role: 'item', given: undefined, header: ['userID', 'artistID', 'weight'], line: 1 });

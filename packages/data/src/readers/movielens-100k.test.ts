@@ -27,6 +27,7 @@ maybe('MovieLens 100K (real files)', () => {
 
   test('no filter: 943 users, 1,682 items, 100,000 interactions, sorted by time', async () => {
     const { dataset, report } = await loadDataset({ format: 'movielens-100k', path: DIR, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect([dataset.numUsers, dataset.numItems]).toEqual([943, 1682]);
     expect(dataset.sequences.reduce((s, q) => s + q.length, 0)).toBe(100000);
     expect(report.duplicatesDropped).toBe(0);
