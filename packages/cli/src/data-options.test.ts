@@ -114,4 +114,20 @@ describe('data options', () => {
     expect(timed.code).toBe(2);
     expect(timed.stderr).toMatch(/--order file: built-in synthetic is ordered by time \(sorted by timestamps\), not by file order alone; drop --order/);
   });
+
+  test('data stats prints the sequence lengths as min / median / mean / max; --json keeps the object', async () => {
+    const file = path.join(tmp, 'lengths.csv');
+    const rows = ['user_id,item_id,timestamp'];
+    [1, 2, 3, 6].forEach((n, u) => { for (let k = 0; k < n; k++) rows.push(`u${u},i${k},${k}`); });
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const data = ['--data', file, '--format', 'csv', ...NO_FILTER];
+    const r = await runCli(['data', 'stats', ...data]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('[object Object]');
+    expect(r.stdout).toMatch(/sequenceLength \(min \/ median \/ mean \/ max\)\s+1 \/ 2\.5 \/ 3\.00 \/ 6\n/);
+    expect(r.stdout).toMatch(/order\s+time \(sorted by timestamps\)/);
+    const j = JSON.parse((await runCli(['data', 'stats', ...data, '--json'])).stdout);
+    expect(j.sequenceLength).toEqual({ min: 1, median: 2.5, mean: 3, max: 6 });
+    expect(j.order).toBe('time');
+  });
 });

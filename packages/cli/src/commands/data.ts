@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { datasetStats, downloadDataset, listDownloadableDatasets, savePreparedDataset } from '@allmrec/data';
+import { datasetStats, downloadDataset, listDownloadableDatasets, savePreparedDataset, type DatasetStats } from '@allmrec/data';
 import { DATA_OPTIONS, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { describeOrder } from '../order-check';
@@ -38,13 +38,25 @@ export async function dataCommand(argv: string[]): Promise<number> {
   }
   out.result({ source, name: dataset.name, order: dataset.order, ...stats, report }, () => {
     process.stdout.write(`${dataset.name} (${source})\n`);
-    process.stdout.write(table([...Object.entries(stats).map(([k, v]) => [k, v as number]), ['order', describeOrder(dataset.order)]]) + '\n');
+    process.stdout.write(table([...statsRows(stats), ['order', describeOrder(dataset.order)]]) + '\n');
     if (report) {
       process.stdout.write('\npreparation\n' + table(report.steps.map((s) => [s.step, s.users, s.items, s.interactions]), ['step', 'users', 'items', 'interactions']) + '\n');
       for (const n of report.notes ?? []) process.stdout.write(`note: ${n}\n`);
     }
   });
   return 0;
+}
+
+/**
+ * The rows of the human stats table: numbers as they are, the sequence-length summary as one
+ * cell "min / median / mean / max" (mean to 2 decimals). `--json` prints the object instead.
+ */
+export function statsRows(stats: DatasetStats): (string | number)[][] {
+  return Object.entries(stats).map(([k, v]): (string | number)[] => {
+    if (typeof v === 'number') return [k, v];
+    const { min, median, mean, max } = v;
+    return [`${k} (min / median / mean / max)`, `${min} / ${median} / ${mean.toFixed(2)} / ${max}`];
+  });
 }
 
 async function download(argv: string[]): Promise<number> {
