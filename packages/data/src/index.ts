@@ -22,6 +22,15 @@ export {
   type DedupeMode,
 } from './prepare';
 export { formatItemText, EMPTY_DESCRIPTION } from './item-text';
+export {
+  repairTitles,
+  classifyMarkup,
+  firstSentence,
+  type TitleRepairReport,
+  type TitleRepairOptions,
+  type TitleInput,
+  type TitleExample,
+} from './titles';
 export { leaveOneOut } from './split';
 export { sampleNegatives } from './negatives';
 export { datasetStats, type DatasetStats } from './stats';

@@ -1,6 +1,7 @@
 import type { InteractionDataset, ItemText, SequenceOrder } from '@allmrec/core';
 import { cleanTitle, firstLine } from './html';
 import type { Domain, RawData, RawInteraction } from './raw';
+import { repairTitles, type TitleInput, type TitleRepairReport } from './titles';
 
 /** How repeated interactions are handled before filtering. */
 export type DedupeMode =
@@ -35,6 +36,10 @@ export interface PrepareOptions {
   emptyDescription?: string;
   /** Dataset format label recorded in the report. */
   format?: string;
+  /** A title on at least this many items is a shared placeholder, not a title (default 5; see TitleRepairReport). */
+  sharedTitleMinItems?: number;
+  /** ... when it is also on more than this share of the items (default 0.005 = 0.5%). */
+  sharedTitleMinShare?: number;
 }
 
 /** Counts after one preparation step. */
@@ -83,6 +88,8 @@ export interface PreparationReport {
     withoutDescription: number;
     /** Up to 10 original keys per category, for inspection. */
     examples: { titleFromDescription: string[]; withoutText: string[] };
+    /** Titles that were not titles (HTML markup, shared placeholders) and titles made distinct. */
+    titles: TitleRepairReport;
   };
   /** Users with fewer than 3 items (train-only in the leave-one-out split). */
   usersTrainOnly: number;
@@ -122,7 +129,9 @@ export function onePassFilter(xs: RawInteraction[], minUser: number, minItem: nu
  * interactions are sorted by time (stable: ties keep file order; file order when the source
  * has no timestamps, recorded as `order` 'sequence' for explicit sequences, else 'file'); items are numbered from 1 in order of first appearance when walking the
  * users' sorted sequences. Item text = cleaned title + first description line; a blank title is
- * replaced by the first description line (counted in the report). Deterministic.
+ * replaced by the first description line (counted in the report); titles that are HTML markup or
+ * placeholders shared by many items are replaced and every title is made distinct (see
+ * {@link TitleRepairReport}, `report.items.titles`). Deterministic.
  */
 export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { dataset: InteractionDataset; report: PreparationReport } {
   const minUser = options.minUser ?? 5;
@@ -224,7 +233,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
   }
 
   const empty = options.emptyDescription ?? '';
-  const items: ItemText[] = [{ title: '', description: '' }];
+  const texts: TitleInput[] = [];
   let withoutMeta = 0;
   let titleFromDescription = 0;
   let withoutText = 0;
@@ -245,12 +254,24 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
       withoutText++;
       if (exNoText.length < 10) exNoText.push(itemKeys[i]);
     }
+    texts.push({ key: itemKeys[i], title, description });
+  }
+  const repaired = repairTitles(texts, { sharedMinItems: options.sharedTitleMinItems, sharedMinShare: options.sharedTitleMinShare });
+  const items: ItemText[] = [{ title: '', description: '' }];
+  texts.forEach((x, k) => {
+    let description = x.description;
     if (!description) {
       withoutDescription++;
       description = empty;
     }
-    items.push({ title, description });
-  }
+    items.push({ title: repaired.titles[k], description });
+  });
+  const tr = repaired.report;
+  const ex = (e?: { key: string; before: string; after: string }) => (e ? ` (e.g. ${e.key}: ${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)})` : '');
+  if (tr.markup) notes.push(`${tr.markup} titles were HTML markup, replaced by the description's first sentence or their text${ex(tr.examples.markup)}`);
+  if (tr.tagsStripped) notes.push(`${tr.tagsStripped} titles had HTML tags, stripped${ex(tr.examples.tagsStripped)}`);
+  if (tr.shared) notes.push(`${tr.shared} items had one of ${tr.sharedTitles} titles shared by >= ${tr.rule.sharedMinItems} items and > ${tr.rule.sharedMinShare * 100}% of items, replaced by the description's first sentence when there is one${ex(tr.examples.shared)}`);
+  if (tr.madeDistinct) notes.push(`${tr.madeDistinct} items shared a title with another item: their key was appended${ex(tr.examples.madeDistinct)}`);
 
   const dataset: InteractionDataset = {
     name,
@@ -284,6 +305,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
       withoutText,
       withoutDescription,
       examples: { titleFromDescription: exFromDesc, withoutText: exNoText },
+      titles: tr,
     },
     usersTrainOnly,
     notes,

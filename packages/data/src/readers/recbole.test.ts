@@ -23,6 +23,8 @@ maybe('RecBole atomic files (real amazon2018_video_games)', () => {
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(expected);
     expect(dataset.items[dataset.itemKeys.indexOf('0')].title).toBe('Fire Emblem: The Sacred Stones');
     expect(report.items.withoutText).toBe(0);
+    expect(report.items.titles).toMatchObject({ markup: 0, shared: 0, madeDistinct: 856 }); // e.g. 7 items titled "Spider-Man"
+    expect(new Set(dataset.items.slice(1).map((t) => t.title.toLowerCase())).size).toBe(16859);
   });
 
   test('the one-pass 5/5 filter equals an independent recount', async () => {
