@@ -16,6 +16,8 @@ export const DATA_OPTIONS: OptionSpec = {
   data: { type: 'string' },
   format: { type: 'string' },
   category: { type: 'string' },
+  columns: { type: 'string' },
+  order: { type: 'string' },
   'min-user': { type: 'string' },
   'min-item': { type: 'string' },
   'min-rating': { type: 'string' },
@@ -23,7 +25,62 @@ export const DATA_OPTIONS: OptionSpec = {
   'synthetic-items': { type: 'string' },
 };
 
+/** Help text of {@link DATA_OPTIONS}, shown by every command that reads a dataset. */
+export const DATA_OPTIONS_HELP = `  Data options (your dataset; without --data the built-in synthetic data):
+    --data PATH --format FORMAT   a folder or file and its format (movielens-100k, movielens-1m,
+                                  movielens-latest, amazon2018, amazon2014, amazon2023, recbole, csv,
+                                  synthetic), or a directory written by "allmrec data prepare"
+    --columns user=COL,item=COL[,rating=COL][,time=COL]
+                                  --format csv: the header names of the columns, e.g. Last.fm's
+                                  --columns user=userID,item=artistID,rating=weight (default: common
+                                  names such as user_id/item_id/rating/timestamp)
+    --order file                  the data has no timestamps but its rows are in chronological order:
+                                  lets a sequential backbone (sasrec) train on it (refused otherwise;
+                                  order-free backbones need no flag)
+    --category NAME               Amazon category or RecBole prefix when the folder holds several
+    --min-user N --min-item N     the one-pass filter (default 5/5; 0/0 for MovieLens and RecBole)
+    --min-rating R                drop interactions rated below R
+    --synthetic-users N --synthetic-items N   size of the built-in synthetic data`;
+
 export class UsageError extends Error {}
+
+/** The keys of `--columns` and the csv reader options they set. */
+export const COLUMN_KEYS = { user: 'userColumn', item: 'itemColumn', rating: 'ratingColumn', time: 'timeColumn' } as const;
+
+/** Column names given with `--columns`, as the csv reader's options. */
+export type ColumnOptions = Partial<Record<(typeof COLUMN_KEYS)[keyof typeof COLUMN_KEYS], string>>;
+
+/**
+ * Parses `--columns user=COL,item=COL[,rating=COL][,time=COL]` (the header names of a csv/tsv
+ * file's columns) into the csv reader's userColumn/itemColumn/ratingColumn/timeColumn options.
+ * An entry without "=", an unknown or repeated key, an empty name or one column named for two
+ * keys is a {@link UsageError} naming --columns. Undefined when the option is absent.
+ */
+export function columnsOption(values: Record<string, unknown>): { options: ColumnOptions; pairs: [keyof typeof COLUMN_KEYS, string][] } | undefined {
+  const v = values.columns;
+  if (v === undefined) return undefined;
+  const text = String(v);
+  const keys = Object.keys(COLUMN_KEYS).join(', ');
+  const options: ColumnOptions = {};
+  const pairs: [keyof typeof COLUMN_KEYS, string][] = [];
+  const used = new Map<string, string>();
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) throw new UsageError(`--columns: "${entry}" has no "=" (expected KEY=COLUMN with KEY one of ${keys}, e.g. --columns user=userID,item=artistID,rating=weight)`);
+    const key = entry.slice(0, eq).trim();
+    const name = entry.slice(eq + 1).trim();
+    if (!(key in COLUMN_KEYS)) throw new UsageError(`--columns: unknown key "${key}" (keys: ${keys})`);
+    const k = key as keyof typeof COLUMN_KEYS;
+    if (options[COLUMN_KEYS[k]] !== undefined) throw new UsageError(`--columns: key "${key}" is given twice`);
+    if (!name) throw new UsageError(`--columns: "${entry}" names no column`);
+    const other = used.get(name);
+    if (other) throw new UsageError(`--columns: column "${name}" is named for both ${other} and ${key}`);
+    used.set(name, key);
+    options[COLUMN_KEYS[k]] = name;
+    pairs.push([k, name]);
+  }
+  return { options, pairs };
+}
 
 /** Parses `argv` for a command; unknown options are a {@link UsageError}. */
 export function parse(argv: string[], options: OptionSpec): { values: Record<string, string | boolean | undefined>; positionals: string[] } {

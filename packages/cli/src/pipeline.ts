@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import { selectBackend, type InteractionDataset, type LeaveOneOutSplit, type ProgressListener } from '@allmrec/core';
 import { createBackbone, type CFBackbone, type FitResult } from '@allmrec/cf-backbones';
 import { buildEvalSet, evaluateScores, getProtocol, scoreEvalSet, type RankMetrics } from '@allmrec/eval';
+import { assertOrderFits } from './order-check';
 
 export interface BackboneRun {
   model: CFBackbone;
@@ -14,6 +15,7 @@ export async function trainBackbone(opts: {
   config?: Record<string, unknown>; checkpointDir?: string; progress?: ProgressListener;
 }): Promise<BackboneRun> {
   const model = createBackbone(opts.name, opts.dataset.numItems, opts.config);
+  try { assertOrderFits(opts.dataset, model); } catch (err) { model.dispose(); throw err; }
   const fit = await model.fit(opts.split, {
     seed: opts.seed, epochs: opts.epochs, checkpointDir: opts.checkpointDir, onProgress: opts.progress,
   });

@@ -5,6 +5,7 @@ import { createBackbone, loadBackbone, type CFBackbone } from '@allmrec/cf-backb
 import { Stage1Alignment, type Stage1Config, type Stage1FitResult } from '@allmrec/alignment';
 import { buildEvalSet, coldItemSplit, evaluateScores, getProtocol, type EvalSet } from '@allmrec/eval';
 import { CachedTextEncoder, createTextEncoder, itemTexts, type TextEncoder } from '@allmrec/text-encoder';
+import { assertOrderFits } from './order-check';
 
 /** Encodes every item's text (title + first description line); row 0 (padding) stays zero. */
 export async function encodeCatalog(
@@ -65,6 +66,7 @@ export async function trainAlignment(opts: {
     backbone = await loadBackbone(opts.backboneName, opts.backboneDir);
   } else {
     backbone = createBackbone(opts.backboneName, opts.dataset.numItems);
+    try { assertOrderFits(opts.dataset, backbone); } catch (err) { backbone.dispose(); throw err; }
     await backbone.fit(split, { seed: opts.seed, epochs: opts.backboneEpochs, onProgress: opts.progress });
     if (opts.backboneDir) await backbone.save(opts.backboneDir);
   }

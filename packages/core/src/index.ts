@@ -1,6 +1,7 @@
 export type {
   ItemText,
   InteractionDataset,
+  SequenceOrder,
   LeaveOneOutSplit,
   ProgressEvent,
   ProgressListener,

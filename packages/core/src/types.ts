@@ -12,8 +12,18 @@ export interface ItemText {
 }
 
 /**
- * A prepared interaction dataset: every user's items in time order, re-indexed from 1.
- * `sequences[u]` is the time-ordered item sequence of user `u` (index 0 is an empty array).
+ * How the items of each user's sequence are ordered (see {@link InteractionDataset.order}):
+ * - 'time': sorted by the source's timestamps (ties keep file order);
+ * - 'sequence': no timestamps, but the source gives each user's history as an explicit
+ *   chronological sequence (RecBole `item_id_list` files), kept in that order;
+ * - 'file': no timestamps; sequences follow the order of the rows in the file, which usually
+ *   carries no meaning (e.g. a csv of user-item pairs sorted by id).
+ */
+export type SequenceOrder = 'time' | 'sequence' | 'file';
+
+/**
+ * A prepared interaction dataset: every user's items in order (see `order`), re-indexed from 1.
+ * `sequences[u]` is the item sequence of user `u`, oldest first (index 0 is an empty array).
  */
 export interface InteractionDataset {
   /** Human-readable name, e.g. "ml-100k". */
@@ -22,6 +32,12 @@ export interface InteractionDataset {
   numItems: number;
   /** sequences[u] for u = 1..numUsers; sequences[0] is empty. */
   sequences: Int32Array[];
+  /**
+   * What the order of `sequences[u]` rests on: timestamps ('time'), the source's explicit
+   * sequences ('sequence'), or only the file's row order ('file', no real chronology). Models
+   * that read the order of a history (SASRec) should not train on 'file' data unknowingly.
+   */
+  order: SequenceOrder;
   /** items[i] for i = 1..numItems; items[0] is the padding item with empty text. */
   items: ItemText[];
   /** Original user key of user u (userKeys[0] = ""). */

@@ -34,3 +34,28 @@ export class DataFormatError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * A named column is not in a delimited file's header (a column the caller named, or none of a
+ * column's default names). `role` says which column ("user", "item", "time", "rating", ...),
+ * `given` the name the caller asked for (undefined when the defaults were searched), `header`
+ * the file's header. The message lists the header. Its `name` stays "DataFormatError".
+ */
+export class MissingColumnError extends DataFormatError {
+  readonly role: string;
+  readonly given: string | undefined;
+  readonly header: string[];
+  /** The names that were looked for. */
+  readonly candidates: string[];
+
+  constructor(role: string, given: string | undefined, candidates: string[], header: string[], file: string) {
+    const reason = given
+      ? `no column "${given}" for the ${role} (header: ${header.join(', ')})`
+      : `no ${role} column (looked for ${candidates.join(', ')}; header: ${header.join(', ')})`;
+    super(reason, { file, line: 1, field: given ?? candidates[0] });
+    this.role = role;
+    this.given = given;
+    this.header = header;
+    this.candidates = candidates;
+  }
+}

@@ -1,4 +1,4 @@
-export { DataFormatError, type DataFormatLocation } from './errors';
+export { DataFormatError, MissingColumnError, type DataFormatLocation } from './errors';
 export type { Domain, RawData, RawInteraction, RawItemMeta, ReaderOptions, DatasetReader } from './raw';
 export { forEachLine, readLines, type TextEncoding } from './lines';
 export { decodeHtmlEntities, stripHtmlTags, cleanTitle, cleanDescription, firstLine } from './html';
@@ -22,6 +22,15 @@ export {
   type DedupeMode,
 } from './prepare';
 export { formatItemText, EMPTY_DESCRIPTION } from './item-text';
+export {
+  repairTitles,
+  classifyMarkup,
+  firstSentence,
+  type TitleRepairReport,
+  type TitleRepairOptions,
+  type TitleInput,
+  type TitleExample,
+} from './titles';
 export { leaveOneOut } from './split';
 export { sampleNegatives } from './negatives';
 export { datasetStats, type DatasetStats } from './stats';

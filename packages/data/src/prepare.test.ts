@@ -28,6 +28,7 @@ describe('prepareDataset', () => {
     expect(dataset.sequences[0]).toHaveLength(0);
     expect(dataset.items[0]).toEqual({ title: '', description: '' });
     expect(report.timeTies).toBe(1);
+    expect([dataset.order, report.order]).toEqual(['time', 'time']);
     expect(report.usersTrainOnly).toBe(1);
   });
 
@@ -35,6 +36,7 @@ describe('prepareDataset', () => {
     const { dataset, report } = prepareDataset(raw([['u', 'b'], ['u', 'a'], ['u', 'c']], {}, false), { minUser: 0, minItem: 0 });
     expect(dataset.itemKeys.slice(1)).toEqual(['b', 'a', 'c']);
     expect(report.timeOrdered).toBe(false);
+    expect([dataset.order, report.order]).toEqual(['file', 'file']);
   });
 
   test('duplicates: exact (default), user-item, none', () => {

@@ -1,6 +1,7 @@
-import type { InteractionDataset, ItemText } from '@allmrec/core';
+import type { InteractionDataset, ItemText, SequenceOrder } from '@allmrec/core';
 import { cleanTitle, firstLine } from './html';
 import type { Domain, RawData, RawInteraction } from './raw';
+import { repairTitles, type TitleInput, type TitleRepairReport } from './titles';
 
 /** How repeated interactions are handled before filtering. */
 export type DedupeMode =
@@ -35,6 +36,10 @@ export interface PrepareOptions {
   emptyDescription?: string;
   /** Dataset format label recorded in the report. */
   format?: string;
+  /** A title on at least this many items is a shared placeholder, not a title (default 5; see TitleRepairReport). */
+  sharedTitleMinItems?: number;
+  /** ... when it is also on more than this share of the items (default 0.005 = 0.5%). */
+  sharedTitleMinShare?: number;
 }
 
 /** Counts after one preparation step. */
@@ -62,8 +67,13 @@ export interface PreparationReport {
   noTextDropped: number;
   /** Interactions dropped by the one-pass minUser/minItem filter. */
   filteredOut: number;
-  /** True when sequences are ordered by timestamps; false = file order. */
+  /** True when sequences are ordered by timestamps (order 'time'). */
   timeOrdered: boolean;
+  /**
+   * What the sequences' order rests on (the dataset's `order`): 'time' (timestamps), 'sequence'
+   * (the source's explicit sequences, no timestamps) or 'file' (no timestamps: file row order).
+   */
+  order: SequenceOrder;
   /** Interactions sharing a timestamp with the previous item of the same user (kept in file order). */
   timeTies: number;
   items: {
@@ -78,6 +88,8 @@ export interface PreparationReport {
     withoutDescription: number;
     /** Up to 10 original keys per category, for inspection. */
     examples: { titleFromDescription: string[]; withoutText: string[] };
+    /** Titles that were not titles (HTML markup, shared placeholders) and titles made distinct. */
+    titles: TitleRepairReport;
   };
   /** Users with fewer than 3 items (train-only in the leave-one-out split). */
   usersTrainOnly: number;
@@ -115,9 +127,11 @@ export function onePassFilter(xs: RawInteraction[], minUser: number, minItem: nu
  * handling, optional drop of text-less items, the one-pass minUser/minItem filter, then
  * re-indexing. Users are numbered from 1 in order of first appearance in the input; each user's
  * interactions are sorted by time (stable: ties keep file order; file order when the source
- * has no timestamps); items are numbered from 1 in order of first appearance when walking the
+ * has no timestamps, recorded as `order` 'sequence' for explicit sequences, else 'file'); items are numbered from 1 in order of first appearance when walking the
  * users' sorted sequences. Item text = cleaned title + first description line; a blank title is
- * replaced by the first description line (counted in the report). Deterministic.
+ * replaced by the first description line (counted in the report); titles that are HTML markup or
+ * placeholders shared by many items are replaced and every title is made distinct (see
+ * {@link TitleRepairReport}, `report.items.titles`). Deterministic.
  */
 export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { dataset: InteractionDataset; report: PreparationReport } {
   const minUser = options.minUser ?? 5;
@@ -183,7 +197,9 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
 
   // Group by user in order of first appearance, then sort each user's interactions.
   const timeOrdered = raw.hasTime && xs.every((x) => x.time !== undefined);
+  const order: SequenceOrder = timeOrdered ? 'time' : raw.explicitSequences ? 'sequence' : 'file';
   if (raw.hasTime && !timeOrdered) notes.push('some interactions have no timestamp: sequences follow file order');
+  else if (order === 'file') notes.push('no timestamps: sequences follow file order (order "file")');
   const byUser = new Map<string, RawInteraction[]>();
   for (const x of xs) {
     let a = byUser.get(x.user);
@@ -217,7 +233,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
   }
 
   const empty = options.emptyDescription ?? '';
-  const items: ItemText[] = [{ title: '', description: '' }];
+  const texts: TitleInput[] = [];
   let withoutMeta = 0;
   let titleFromDescription = 0;
   let withoutText = 0;
@@ -238,18 +254,31 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
       withoutText++;
       if (exNoText.length < 10) exNoText.push(itemKeys[i]);
     }
+    texts.push({ key: itemKeys[i], title, description });
+  }
+  const repaired = repairTitles(texts, { sharedMinItems: options.sharedTitleMinItems, sharedMinShare: options.sharedTitleMinShare });
+  const items: ItemText[] = [{ title: '', description: '' }];
+  texts.forEach((x, k) => {
+    let description = x.description;
     if (!description) {
       withoutDescription++;
       description = empty;
     }
-    items.push({ title, description });
-  }
+    items.push({ title: repaired.titles[k], description });
+  });
+  const tr = repaired.report;
+  const ex = (e?: { key: string; before: string; after: string }) => (e ? ` (e.g. ${e.key}: ${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)})` : '');
+  if (tr.markup) notes.push(`${tr.markup} titles were HTML markup, replaced by the description's first sentence or their text${ex(tr.examples.markup)}`);
+  if (tr.tagsStripped) notes.push(`${tr.tagsStripped} titles had HTML tags, stripped${ex(tr.examples.tagsStripped)}`);
+  if (tr.shared) notes.push(`${tr.shared} items had one of ${tr.sharedTitles} titles shared by >= ${tr.rule.sharedMinItems} items and > ${tr.rule.sharedMinShare * 100}% of items, replaced by the description's first sentence when there is one${ex(tr.examples.shared)}`);
+  if (tr.madeDistinct) notes.push(`${tr.madeDistinct} items shared a title with another item: their key was appended${ex(tr.examples.madeDistinct)}`);
 
   const dataset: InteractionDataset = {
     name,
     numUsers: userKeys.length - 1,
     numItems: itemKeys.length - 1,
     sequences,
+    order,
     items,
     userKeys,
     itemKeys,
@@ -267,6 +296,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
     noTextDropped,
     filteredOut,
     timeOrdered,
+    order,
     timeTies,
     items: {
       total: itemKeys.length - 1,
@@ -275,6 +305,7 @@ export function prepareDataset(raw: RawData, options: PrepareOptions = {}): { da
       withoutText,
       withoutDescription,
       examples: { titleFromDescription: exFromDesc, withoutText: exNoText },
+      titles: tr,
     },
     usersTrainOnly,
     notes,

@@ -1,4 +1,5 @@
-import { readArtifact, writeArtifact, type InteractionDataset } from '@allmrec/core';
+import { readArtifact, writeArtifact, type InteractionDataset, type SequenceOrder } from '@allmrec/core';
+import { DataFormatError } from './errors';
 import type { PreparationReport } from './prepare';
 
 const KIND = 'allmrec.dataset';
@@ -19,7 +20,7 @@ export async function savePreparedDataset(dir: string, dataset: InteractionDatas
   for (let u = 1; u <= dataset.numUsers; u++) items.set(dataset.sequences[u], offsets[u]);
   await writeArtifact(dir, {
     kind: KIND,
-    config: { name: dataset.name, numUsers: dataset.numUsers, numItems: dataset.numItems, domain: dataset.domain ?? 'generic' },
+    config: { name: dataset.name, numUsers: dataset.numUsers, numItems: dataset.numItems, domain: dataset.domain ?? 'generic', order: dataset.order },
     tensors: {
       offsets: { shape: [offsets.length], data: offsets, dtype: 'I32' },
       items: { shape: [Math.max(total, 0)], data: items, dtype: 'I32' },
@@ -32,10 +33,25 @@ export async function savePreparedDataset(dir: string, dataset: InteractionDatas
   });
 }
 
-/** Reads a dataset written by {@link savePreparedDataset}, verifying its checksums. */
+const ORDERS: readonly SequenceOrder[] = ['time', 'sequence', 'file'];
+
+/**
+ * Reads a dataset written by {@link savePreparedDataset}, verifying its checksums. Directories
+ * written before datasets recorded their `order` get 'time' when their report says the sequences
+ * were sorted by timestamps; any other such directory is an error (prepare it again).
+ */
 export async function loadPreparedDataset(dir: string): Promise<{ dataset: InteractionDataset; report?: PreparationReport }> {
   const art = await readArtifact(dir, { expectKind: KIND });
-  const cfg = art.config as { name: string; numUsers: number; numItems: number; domain: InteractionDataset['domain'] };
+  const cfg = art.config as { name: string; numUsers: number; numItems: number; domain: InteractionDataset['domain']; order?: SequenceOrder };
+  const report: PreparationReport | undefined = art.files['report.json'] ? JSON.parse(art.files['report.json'].toString('utf8')) : undefined;
+  let order = cfg.order;
+  if (order === undefined && report?.timeOrdered === true) order = 'time';
+  if (order === undefined) {
+    throw new DataFormatError('the dataset records no sequence order (written by an older allmrec, without timestamps): prepare it again', {
+      file: dir, field: 'order',
+    });
+  }
+  if (!ORDERS.includes(order)) throw new DataFormatError(`unknown sequence order "${order}" (expected ${ORDERS.join(', ')})`, { file: dir, field: 'order' });
   const offsets = art.tensors.get('offsets')!.data as Int32Array;
   const flat = art.tensors.get('items')!.data as Int32Array;
   const sequences: Int32Array[] = [new Int32Array(0)];
@@ -46,11 +62,11 @@ export async function loadPreparedDataset(dir: string): Promise<{ dataset: Inter
     numUsers: cfg.numUsers,
     numItems: cfg.numItems,
     sequences,
+    order,
     items: items.map((x) => ({ title: x.title, description: x.description })),
     itemKeys: items.map((x) => x.key),
     userKeys: JSON.parse(art.files['users.json'].toString('utf8')),
     domain: cfg.domain,
   };
-  const report = art.files['report.json'] ? JSON.parse(art.files['report.json'].toString('utf8')) : undefined;
   return { dataset, report };
 }

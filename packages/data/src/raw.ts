@@ -35,6 +35,12 @@ export interface RawData {
   files: string[];
   /** False when the source has no timestamps (order = sequence order in the file). */
   hasTime: boolean;
+  /**
+   * True when the source, without timestamps, gives each user's interactions as an explicit
+   * chronological sequence (RecBole `item_id_list` files), so file order is the true order.
+   * Prepared sequences are then ordered 'sequence' instead of 'file' (see SequenceOrder).
+   */
+  explicitSequences?: boolean;
   /** Reader remarks that end up in the preparation report. */
   notes?: string[];
 }

@@ -9,6 +9,7 @@ function ds(seqs: number[][], numItems: number): InteractionDataset {
     numUsers: seqs.length,
     numItems,
     sequences: [new Int32Array(0), ...seqs.map((s) => Int32Array.from(s))],
+    order: 'time',
     items: Array.from({ length: numItems + 1 }, () => ({ title: '', description: '' })),
     userKeys: ['', ...seqs.map((_, i) => `u${i}`)],
     itemKeys: Array.from({ length: numItems + 1 }, (_, i) => (i ? `i${i}` : '')),

@@ -13,6 +13,7 @@ describe('synthetic format (SYNTHETIC data)', () => {
     expect(serialize(a.dataset)).toBe(serialize(b.dataset));
     expect(a.dataset.numUsers).toBe(1000);
     expect(a.dataset.numItems).toBe(800);
+    expect(a.dataset.order).toBe('time');
     const total = a.dataset.sequences.reduce((s, q) => s + q.length, 0);
     expect(total / 1000).toBeGreaterThan(35);
     expect(total / 1000).toBeLessThan(45);

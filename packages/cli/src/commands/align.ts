@@ -1,5 +1,5 @@
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
+import { DATA_OPTIONS, choiceOption, intOption, numberOption, parse, UsageError, positiveNumber, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -20,7 +20,9 @@ export const ALIGN_HELP = `allmrec align <train|eval>
       pre-activations on the text embeddings; --init pytorch is nn.Linear's default (the paper's). Saves backbone, Stage 1, text embeddings and the cold items under DIR.
   align eval --model DIR [--data PATH --format FORMAT]
       Hit@1 over 20 candidates for test users whose target is cold (text path) and warm (joint
-      embeddings), next to the backbone's own.`;
+      embeddings), next to the backbone's own.
+
+${DATA_OPTIONS_HELP}`;
 
 export const ALIGN_OPTIONS = {
   ...DATA_OPTIONS,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { loadBackbone, listBackbones } from '@allmrec/cf-backbones';
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, intOption, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
@@ -14,6 +14,9 @@ export const BACKBONE_HELP = `allmrec backbone <train|eval>
       interrupted run resumes where it stopped.
   backbone eval --model DIR [--backbone sasrec] [--data PATH --format FORMAT] [--seed S]
       Test Hit@1 over 20 candidates and validation HR@10 / NDCG@10 over 101.
+
+${DATA_OPTIONS_HELP}
+
 Backbones: ${'${list}'}`;
 
 function help(): string {

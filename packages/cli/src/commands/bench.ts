@@ -1,5 +1,5 @@
 import { leaveOneOut } from '@allmrec/data';
-import { DATA_OPTIONS, intOption, numberOption, parse, UsageError, positiveNumber } from '../args';
+import { DATA_OPTIONS, intOption, numberOption, parse, UsageError, positiveNumber, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo, evaluateBackbone, trainBackbone } from '../pipeline';
@@ -23,7 +23,9 @@ allmrec bench align [--data PATH --format FORMAT] [--cold-items 0.1] [--encoder 
   Hit@1 over 20 candidates: encoder, texts_per_s, stage1_init, stage1_s_per_epoch, each loss term,
   latent_std, latent_std_no_recon, cold_hit1_20, cold_hit1_20_backbone, warm_hit1_20.
   --backbone-dir reuses (or saves) the Stage 0 model trained on the warm split of this data,
-  seed and --cold-items.`;
+  seed and --cold-items.
+
+${DATA_OPTIONS_HELP}`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

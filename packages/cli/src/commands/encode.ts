@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { encodeSafetensors, writeFileAtomic } from '@allmrec/core';
 import { listTextEncoders } from '@allmrec/text-encoder';
-import { DATA_OPTIONS, parse, UsageError } from '../args';
+import { DATA_OPTIONS, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -11,7 +11,9 @@ export const ENCODE_HELP = `allmrec encode [--encoder use-lite|tfidf|onnx] [--mo
                (--text "a title" [--text ...] | --data PATH --format FORMAT) [--out FILE.safetensors] [--json]
   Embeds texts, or every item of a catalogue (title + first description line; row 0 = padding),
   with a frozen text encoder. Writes a safetensors file with tensor "embeddings" when --out is
-  given. Vectors are cached on disk (ALLMREC_HOME/embeddings) so re-runs skip encoding.`;
+  given. Vectors are cached on disk (ALLMREC_HOME/embeddings) so re-runs skip encoding.
+
+${DATA_OPTIONS_HELP}`;
 
 export async function encodeCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

@@ -1,4 +1,4 @@
-import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, intOption, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
 import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, loadStage2Run, stage2EvalSet } from '../stage2-pipeline';
@@ -16,7 +16,9 @@ export const EVAL_HELP = `allmrec eval --model DIR [--data PATH --format FORMAT]
   The dataset is the one recorded at training unless --data/--format (etc.) name another copy.
   --no-generate skips generation (ranking only; faster).
   --runtime onnx (default) runs the frozen LM on onnxruntime-node, exporting it once to
-  $ALLMREC_HOME/onnx; --runtime tfjs keeps it on tfjs (also the fallback when onnxruntime cannot load).`;
+  $ALLMREC_HOME/onnx; --runtime tfjs keeps it on tfjs (also the fallback when onnxruntime cannot load).
+
+${DATA_OPTIONS_HELP}`;
 
 export const EVAL_OPTIONS = {
   ...DATA_OPTIONS,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCausalLM, templateFor } from '@allmrec/llm-bridge';
 import { buildPretrainCorpus, listCopyAccuracy, pretrainLM } from '@allmrec/llm-bridge/demo';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, lookBackOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
@@ -20,6 +20,7 @@ allmrec lm pretrain [--data PATH --format FORMAT] [--corpus FILE ...] --out DIR
   the dataset's item texts plus short list documents in the prompt's wording (1-3 history and
   2-6 candidate titles; no interactions), or
   text files you give (one document per line). With --checkpoint-dir an interrupted run resumes.
+${DATA_OPTIONS_HELP}
   List documents: --list-history A-B and --list-candidates A-B titles (default 1-3 and 2-6);
   --list-answer random (default: any listed title), marker (the candidate whose slot token equals
   the user slot's: in-context retrieval) or vector (the slots hold random continuous vectors, as

@@ -1,4 +1,4 @@
-import { DATA_OPTIONS, intOption, parse, UsageError } from '../args';
+import { DATA_OPTIONS, intOption, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { makeOutput } from '../output';
 import { RUNTIME_OPTION, drawItems, inferenceRuntime, loadStage2Run, userEvalEntry } from '../stage2-pipeline';
 
@@ -11,7 +11,9 @@ export const RECOMMEND_HELP = `allmrec recommend --model DIR (--user KEY | --his
     --history IDS     item ids (1..items, oldest first, as in the dataset's item order): candidates
                       = a --seed draw of 20 items not in the history (no target)
   The candidate count is the model's (--candidates at training, 20 by default).
-  --runtime onnx (default) or tfjs: where the frozen LM runs (as in "allmrec eval").`;
+  --runtime onnx (default) or tfjs: where the frozen LM runs (as in "allmrec eval").
+
+${DATA_OPTIONS_HELP}`;
 
 export const RECOMMEND_OPTIONS = {
   ...DATA_OPTIONS,

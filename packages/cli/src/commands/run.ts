@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { intOption, parse, UsageError } from '../args';
+import { intOption, parse, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { makeOutput, table } from '../output';
 import { RUNTIME_OPTION, evaluateBackboneOnSet, inferenceRuntime, lmCheckpointDir, lmLayers, stage2EvalSet } from '../stage2-pipeline';
 import { TRAIN_OPTIONS, trainStages } from './train';
@@ -19,6 +19,8 @@ export const RUN_HELP = `allmrec run [--data PATH --format FORMAT] [--out DIR] [
   The frozen LM runs its inference on onnxruntime-node (--runtime onnx, the default) or tfjs.
   On the built-in data the defaults are sized to finish in minutes on 2 cores (see the README);
   with --data they are the paper's.
+
+${DATA_OPTIONS_HELP}
 
   Research options (the demonstration LM pretrained here; see BENCHMARKS.md):
     The default LM (no --llm) is a demonstration LM with a retrieval circuit written by hand, so

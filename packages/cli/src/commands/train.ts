@@ -5,8 +5,9 @@ import { leaveOneOut } from '@allmrec/data';
 import type { InteractionDataset, LeaveOneOutSplit } from '@allmrec/core';
 import { loadCausalLM, resolveCheckpoint, Stage2Model, templateFor, type CausalLM } from '@allmrec/llm-bridge';
 import { interfaceSlotVectors, listCopyAccuracy } from '@allmrec/llm-bridge/demo';
-import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError } from '../args';
+import { DATA_OPTIONS, choiceOption, fractionOption, intOption, parse, positiveNumber, scaleRangeOption, shareOption, UsageError, DATA_OPTIONS_HELP } from '../args';
 import { datasetFromOptions } from '../dataset-source';
+import { assertOrderFitsBackbone } from '../order-check';
 import { makeOutput, table, type Output } from '../output';
 import { environmentInfo } from '../pipeline';
 import { loadAlignRun, makeEncoder, saveAlignRun, trainAlignment, type AlignRun } from '../stage1-pipeline';
@@ -35,6 +36,8 @@ export const TRAIN_HELP = `allmrec train [--data PATH --format FORMAT] --out DIR
                                  training users, --stage2-batch 4, --stage2-lr 1e-4)
   DIR/run.json records the dataset, the options and which LM was used; "allmrec eval --model DIR"
   and "allmrec recommend --model DIR" read it.
+
+${DATA_OPTIONS_HELP}
 
   Prompt size: --history (items shown, default 10) and --candidates (default 20, the paper's) fix the
   longest prompt. The paper's 10 + 20 titles need ~400+ tokens, so the LM pretrained here gets
@@ -221,6 +224,7 @@ export async function trainStages(values: Record<string, unknown>, out: Output):
   const { dataset, source } = await datasetFromOptions(values);
   const split = leaveOneOut(dataset);
   const backboneName = values.backbone as string;
+  assertOrderFitsBackbone(dataset, backboneName); // before the LM, which trains first
   const p = paths(dir);
   fs.mkdirSync(dir, { recursive: true });
   let meta = readRunMeta(dir);

@@ -32,6 +32,7 @@ describe('Amazon 2014 (Python dict literal lines)', () => {
     expect(raw.items.get('7806397051')).toEqual({ title: 'Xtreme Brite Brightening Gel 1oz.', description: 'It\'s a "palette" & more' });
     expect(raw.items.get('9759091062')).toEqual({ title: 'Café été', description: 'Line one\nLine two' });
     const { dataset } = await loadDataset({ format: 'amazon2014', path: dir, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect(dataset.domain).toBe('beauty');
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['9759091062', '7806397051']);
     expect(dataset.items[1].description).toBe('Line one');
@@ -62,6 +63,7 @@ describe('Amazon 2023 (.jsonl)', () => {
     expect(raw.name).toBe('amazon2023-Video_Games');
     expect(raw.interactions[0]).toEqual({ user: 'U1', item: 'P1', rating: 5, time: 1588615855070, order: 0 });
     const { dataset, report } = await loadDataset({ format: 'amazon2023', path: dir, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect(dataset.domain).toBe('games');
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['P2', 'P1']);
     expect(dataset.items[2]).toEqual({ title: 'Super Game ™', description: 'Great game' });

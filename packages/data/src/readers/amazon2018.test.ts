@@ -38,6 +38,7 @@ maybe('Amazon 2018 (real Gift_Cards files)', () => {
   test('exact duplicate reviews (same user, item, time, rating) are dropped: 2,972 -> 2,969', async () => {
     const keys = new Set(reviews.map((r) => `${r.reviewerID}|${r.asin}|${r.unixReviewTime}|${r.overall}`));
     const { dataset, report } = await loadDataset({ format: 'amazon2018', path: DIR, minUser: 0, minItem: 0 });
+    expect([dataset.order, report.order]).toEqual(['time', 'time']);
     expect(report.duplicatesDropped).toBe(reviews.length - keys.size);
     expect(report.duplicatesDropped).toBe(3);
     expect(dataset.sequences.reduce((s, q) => s + q.length, 0)).toBe(keys.size);

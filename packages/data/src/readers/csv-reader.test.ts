@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { detectDelimiter, splitDelimited } from '../csv';
+import { MissingColumnError } from '../errors';
 import { loadDataset } from '../load';
 import { tempDir } from '../testing/paths';
 import { readCsv } from './csv-reader';
@@ -28,6 +29,7 @@ describe('generic CSV reader', () => {
     expect(raw.interactions[0]).toEqual({ user: 'bob', item: 'x1', rating: 4, time: Date.parse('2020-01-02T00:00:00Z') / 1000, order: 0 });
     expect(raw.items.get('x1')).toEqual({ title: 'Widget, large', description: 'First line\nsecond line' });
     const { dataset, report } = await loadDataset({ format: 'csv', path: path.join(dir, 'log.tsv'), ...opts, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['x2', 'x1']);
     expect(dataset.items[1]).toEqual({ title: 'Only a description', description: '' });
     expect(dataset.items[2]).toEqual({ title: 'Widget, large', description: 'First line' });
@@ -44,5 +46,24 @@ describe('generic CSV reader', () => {
     await expect(readCsv(path.join(dir, 'b.csv'))).rejects.toMatchObject({ name: 'DataFormatError', field: 'user_id', line: 1 });
     fs.writeFileSync(path.join(dir, 'c.csv'), 'user,item\n1,"2\n');
     await expect(readCsv(path.join(dir, 'c.csv'))).rejects.toMatchObject({ message: expect.stringMatching(/unterminated/), line: 2 });
+  });
+
+  test('Last.fm-style headers: named columns read, default names fail listing the header', async () => {
+    const dir = tempDir('csv3');
+    const file = path.join(dir, 'user_artists.dat');
+    fs.writeFileSync(file, 'userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n3\t51\t228\n');
+    const raw = await readCsv(file, { userColumn: 'userID', itemColumn: 'artistID', ratingColumn: 'weight' });
+    expect(raw.interactions[1]).toEqual({ user: '2', item: '52', rating: 11690, time: undefined, order: 1 });
+    expect(raw.hasTime).toBe(false);
+    const prepared = await loadDataset({ format: 'csv', path: file, userColumn: 'userID', itemColumn: 'artistID', minUser: 0, minItem: 0 });
+    expect([prepared.dataset.order, prepared.report.order]).toEqual(['file', 'file']);
+    expect(prepared.report.notes).toContain('no timestamps: sequences follow file order (order "file")');
+    const noItem = readCsv(file);
+    await expect(noItem).rejects.toBeInstanceOf(MissingColumnError);
+    await expect(noItem).rejects.toMatchObject({ role: 'item', given: undefined, header: ['userID', 'artistID', 'weight'], line: 1 });
+    await expect(noItem).rejects.toThrow(/no item column \(looked for item_id, .*; header: userID, artistID, weight\)/);
+    await expect(readCsv(file, { userColumn: 'userID', itemColumn: 'artist' })).rejects.toThrow(
+      /:1: field "artist": no column "artist" for the item \(header: userID, artistID, weight\)/,
+    );
   });
 });

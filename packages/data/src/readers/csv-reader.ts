@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findColumn, forEachRecord } from '../delimited-file';
-import { DataFormatError } from '../errors';
+import { DataFormatError, MissingColumnError } from '../errors';
 import { parseNumberField } from '../fields';
 import { cleanDescription, cleanTitle } from '../html';
 import type { RawData, RawInteraction, RawItemMeta, ReaderOptions } from '../raw';
@@ -13,13 +13,7 @@ const RATING = ['rating', 'overall', 'score'];
 
 function col(header: string[], given: string | undefined, defaults: string[], file: string, required: boolean, what: string): number {
   const i = findColumn(header, given ? [given] : defaults);
-  if (i < 0 && (required || given)) {
-    throw new DataFormatError(`no ${what} column (looked for ${given ?? defaults.join(', ')}; header: ${header.join(', ')})`, {
-      file,
-      line: 1,
-      field: given ?? defaults[0],
-    });
-  }
+  if (i < 0 && (required || given)) throw new MissingColumnError(what, given, given ? [given] : defaults, header, file);
   return i;
 }
 

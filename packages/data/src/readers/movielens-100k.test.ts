@@ -27,10 +27,13 @@ maybe('MovieLens 100K (real files)', () => {
 
   test('no filter: 943 users, 1,682 items, 100,000 interactions, sorted by time', async () => {
     const { dataset, report } = await loadDataset({ format: 'movielens-100k', path: DIR, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect([dataset.numUsers, dataset.numItems]).toEqual([943, 1682]);
     expect(dataset.sequences.reduce((s, q) => s + q.length, 0)).toBe(100000);
     expect(report.duplicatesDropped).toBe(0);
     expect(dataset.domain).toBe('movies');
+    // 18 titles are on two movies each ("Chasers (1994)"): all 36 get their id appended.
+    expect(report.items.titles).toMatchObject({ markup: 0, shared: 0, madeDistinct: 36 });
     // User "196" appears first in u.data, so it is user 1; its sequence follows time order.
     expect(dataset.userKeys[1]).toBe('196');
     const lines = fs.readFileSync(path.join(DIR, 'u.data'), 'utf8').trim().split('\n').map((l) => l.split('\t'));

@@ -18,6 +18,7 @@ describe('MovieLens 1M format (fixture in the exact real format)', () => {
     expect(raw.items.get('661')).toEqual({ title: 'James and the Giant Peach (1996)', description: "Genres: Animation, Children's, Musical" });
     expect(raw.items.get('10')!.title).toBe('Cité des enfants perdus, La (1995)');
     const { dataset } = await loadDataset({ format: 'movielens-1m', path: path.join(dir, 'ratings.dat'), minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['1193', '661']);
     expect(dataset.domain).toBe('movies');
   });
@@ -47,6 +48,7 @@ describe('MovieLens latest format (fixture in the exact real format)', () => {
     expect(raw.items.get('6')).toEqual({ title: '"Great Performances" Cats (1998)', description: undefined });
     expect(raw.items.get('7')!.title).toBe("Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)");
     const { dataset } = await loadDataset({ format: 'movielens-latest', path: dir, minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     // user 1 sorted by time: 3 (964981247), 6 (964982224), 1 (964982703)
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['3', '6', '1']);
   });

@@ -15,6 +15,7 @@ maybe('RecBole atomic files (real amazon2018_video_games)', () => {
     expect(dataset.sequences.reduce((s, q) => s + q.length, 0)).toBe(440264);
     expect(dataset.domain).toBe('games');
     expect(report.timeOrdered).toBe(false);
+    expect([dataset.order, report.order]).toEqual(['sequence', 'sequence']); // item_id_list: a true order without timestamps
     // First data line: "0\t0 1 2 ... 13\t14"
     const first = fs.readFileSync(path.join(DIR, 'Games-6k.test.inter'), 'utf8').split('\n')[1].split('\t');
     const expected = [...first[1].split(' '), first[2]];
@@ -22,6 +23,8 @@ maybe('RecBole atomic files (real amazon2018_video_games)', () => {
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(expected);
     expect(dataset.items[dataset.itemKeys.indexOf('0')].title).toBe('Fire Emblem: The Sacred Stones');
     expect(report.items.withoutText).toBe(0);
+    expect(report.items.titles).toMatchObject({ markup: 0, shared: 0, madeDistinct: 856 }); // e.g. 7 items titled "Spider-Man"
+    expect(new Set(dataset.items.slice(1).map((t) => t.title.toLowerCase())).size).toBe(16859);
   });
 
   test('the one-pass 5/5 filter equals an independent recount', async () => {
@@ -57,10 +60,24 @@ describe('RecBole plain .inter', () => {
     expect(raw.hasTime).toBe(true);
     expect(raw.items.get('a')!.title).toBe('Alpha & Co');
     const { dataset, report } = await loadDataset({ format: 'recbole', path: path.join(dir, 'toy.inter'), minUser: 0, minItem: 0 });
+    expect(dataset.order).toBe('time');
     // u1: b(10), c(10, later in file), a(30)
     expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['b', 'c', 'a']);
     expect(report.timeTies).toBe(1);
     expect(report.items.withoutText).toBe(1); // c has no row in toy.item
+  });
+
+  test('sequential item_id_list files: order "sequence", the list then the target', async () => {
+    const dir = tempDir('recbole-seq');
+    fs.writeFileSync(path.join(dir, 'toy.test.inter'), 'user_id:token\titem_id_list:token_seq\titem_id:token\nu1\tc a\tb\nu2\ta\tc\n');
+    const raw = await readRecBole(dir);
+    expect([raw.hasTime, raw.explicitSequences]).toEqual([false, true]);
+    const { dataset, report } = await loadDataset({ format: 'recbole', path: dir });
+    expect([dataset.order, report.order, report.timeOrdered]).toEqual(['sequence', 'sequence', false]);
+    expect(Array.from(dataset.sequences[1], (i) => dataset.itemKeys[i])).toEqual(['c', 'a', 'b']);
+    // A plain .inter without a timestamp column has only its file order.
+    fs.writeFileSync(path.join(dir, 'plain.inter'), 'user_id:token\titem_id:token\nu1\ta\nu1\tb\n');
+    expect((await loadDataset({ format: 'recbole', path: path.join(dir, 'plain.inter') })).dataset.order).toBe('file');
   });
 
   test('bad header is a DataFormatError', async () => {

@@ -50,8 +50,9 @@ function pickItemFile(dir: string, prefix: string): string | undefined {
  * Reads RecBole atomic files. Two `.inter` layouts are supported:
  * - sequential: `user_id:token  item_id_list:token_seq  item_id:token` (as in `*.test.inter`);
  *   a user's full sequence is the list followed by the target (the longest row per user wins),
- *   order = sequence order, no timestamps;
- * - plain: `user_id:token  item_id:token  [rating:float]  [timestamp:float]`, one interaction a row.
+ *   order = sequence order, no timestamps (prepared datasets get order 'sequence');
+ * - plain: `user_id:token  item_id:token  [rating:float]  [timestamp:float]`, one interaction a row
+ *   (order 'time' with a timestamp column, else 'file').
  * Item text comes from the `.item` file (`item_id:token  title:token_seq  [description:token_seq]`)
  * whose name matches the inter file's prefix (`Games.item` for `Games-6k.test.inter`).
  * `path` is a folder (a `*.test.inter` is preferred over plain `*.inter`) or an `.inter` file.
@@ -137,5 +138,5 @@ export async function readRecBole(p: string, options: ReaderOptions = {}): Promi
   }
   const hasTime = !sequential && cols!.time >= 0;
   if (sequential) notes.push('sequential .inter: no timestamps, order = sequence order in the file');
-  return { name: prefix, interactions, items, domain: domainFromCategory(prefix), files, hasTime, notes };
+  return { name: prefix, interactions, items, domain: domainFromCategory(prefix), files, hasTime, explicitSequences: sequential, notes };
 }
