@@ -16,6 +16,7 @@ import { datasetFromOptions } from '../dataset-source';
 import { makeOutput, table } from '../output';
 import { environmentInfo } from '../pipeline';
 import { allmrecStage } from '../bench-stages';
+import { assertOrderFitsBackbone } from '../order-check';
 
 export const BENCH_BACKBONES_HELP = `allmrec bench backbones [--data PATH --format FORMAT] [--backbones a,b,...] [--seeds 1,2,3]
                         [--out DIR] [--epochs N] [--patience 10] [--loss bce|ce] [--json]
@@ -151,6 +152,7 @@ export async function benchBackbones(argv: string[]): Promise<number> {
 
   const env = await environmentInfo(values.backend as string | undefined);
   const { dataset, source } = await datasetFromOptions(values);
+  for (const n of names) assertOrderFitsBackbone(dataset, n);
   const split = leaveOneOut(dataset);
   const outDir = (values.out as string | undefined) ?? path.join('bench', path.basename(path.resolve(String(values.data ?? dataset.name))));
   const stages: BenchStage[] = stageNames.map(() => allmrecStage(values, dataset, out));
