@@ -1,9 +1,12 @@
 import { SASRec } from './sasrec';
+import { GRU4Rec } from './gru4rec';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
 export { registerBackbone, createBackbone, loadBackbone, listBackbones } from './registry';
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
+export { GRU4Rec, GRU4REC_DEFAULTS, type GRU4RecConfig } from './gru4rec';
+export type { SequentialTrainingConfig } from './sequential';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
   runBackboneConformance, defineBackboneConformanceTests, conformanceFixture, CHECK_NAMES,
@@ -14,6 +17,11 @@ registerBackbone('sasrec', {
   create: (numItems, config) => new SASRec(numItems, config),
   load: (dir) => SASRec.load(dir),
   description: 'Self-attentive sequential recommendation (Kang & McAuley 2018), the A-LLMRec default',
+});
+registerBackbone('gru4rec', {
+  create: (numItems, config) => new GRU4Rec(numItems, config),
+  load: (dir) => GRU4Rec.load(dir),
+  description: 'GRU over the item sequence (Hidasi et al. 2016), as RecBole builds it',
 });
 export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';
