@@ -1,11 +1,13 @@
 import { SASRec } from './sasrec';
 import { GRU4Rec } from './gru4rec';
+import { NextItNet } from './nextitnet';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
 export { registerBackbone, createBackbone, loadBackbone, listBackbones } from './registry';
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
 export { GRU4Rec, GRU4REC_DEFAULTS, type GRU4RecConfig } from './gru4rec';
+export { NextItNet, NEXTITNET_DEFAULTS, type NextItNetConfig } from './nextitnet';
 export type { SequentialTrainingConfig } from './sequential';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
@@ -22,6 +24,11 @@ registerBackbone('gru4rec', {
   create: (numItems, config) => new GRU4Rec(numItems, config),
   load: (dir) => GRU4Rec.load(dir),
   description: 'GRU over the item sequence (Hidasi et al. 2016), as RecBole builds it',
+});
+registerBackbone('nextitnet', {
+  create: (numItems, config) => new NextItNet(numItems, config),
+  load: (dir) => NextItNet.load(dir),
+  description: 'Dilated causal convolutions in residual blocks (Yuan et al. 2019), as RecBole builds it',
 });
 export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';
