@@ -112,7 +112,8 @@ describe('GRU4Rec', () => {
     m.dispose();
   });
 
-  test('scoreAll equals score, and reading the model leaks no tensors', async () => {
+  test('scoreAll equals score, reading the model leaks no tensors, and dispose frees them all', async () => {
+    const start = tf.memory().numTensors;
     const split = conformanceFixture(2);
     const m = new GRU4Rec(split.numItems, { ...SMALL, epochs: 2 });
     const counts: number[] = [];
@@ -130,6 +131,7 @@ describe('GRU4Rec', () => {
       m.itemEmbeddings([1, 2]);
     });
     m.dispose();
+    expect(tf.memory().numTensors).toBe(start);
   });
 
   test('resumes from a checkpoint to the weights of an uninterrupted run', async () => {
