@@ -102,6 +102,9 @@ export interface SequenceInputs {
   /** 1 where the position has a target (pos != 0), [N]. */
   valid: tf.Tensor1D;
   nValid: number;
+  /** The rows with a target [nValid], and their target's column among items 1..numItems (pos − 1). */
+  targetRows: tf.Tensor1D;
+  targetCols: tf.Tensor1D;
 }
 
 /** Batch-major ids [B*L] (row b, position t at b * L + t) → time-major [L*B] (t * B + b). */
@@ -120,15 +123,17 @@ export function sequenceInputs(batch: SequenceBatch): SequenceInputs {
   const neg = timeMajor(batch.neg, B, L);
   const timeline = new Float32Array(N);
   const valid = new Float32Array(N);
-  let nValid = 0;
+  const rows: number[] = [];
+  const cols: number[] = [];
   for (let i = 0; i < N; i++) {
     if (seq[i] !== 0) timeline[i] = 1;
-    if (pos[i] !== 0) { valid[i] = 1; nValid++; }
+    if (pos[i] !== 0) { valid[i] = 1; rows.push(i); cols.push(pos[i] - 1); }
   }
   return {
     B, L,
     seq: tf.tensor1d(seq, 'int32'), pos: tf.tensor1d(pos, 'int32'), neg: tf.tensor1d(neg, 'int32'),
-    timeline: tf.tensor2d(timeline, [N, 1]), valid: tf.tensor1d(valid), nValid,
+    timeline: tf.tensor2d(timeline, [N, 1]), valid: tf.tensor1d(valid), nValid: rows.length,
+    targetRows: tf.tensor1d(rows, 'int32'), targetCols: tf.tensor1d(cols, 'int32'),
   };
 }
 
@@ -139,11 +144,11 @@ export function sequenceInputs(batch: SequenceBatch): SequenceInputs {
 export function sequenceLoss(F: tf.Tensor2D, E: tf.Tensor2D, inp: SequenceInputs, loss: 'bce' | 'ce'): tf.Scalar {
   const inv = 1 / Math.max(inp.nValid, 1);
   if (loss === 'ce') {
+    // Only rows with a target get logits (padding rows would cost a [rows, numItems] softmax each).
     const [V, d] = E.shape;
-    const logits = matMul(F, tf.transpose(tf.slice(E, [1, 0], [V - 1, d])));
-    // Targets shift by one (column 0 is item 1); rows without a target get an all-zero label and weight 0.
-    const labels = tf.cast(tf.oneHot(tf.sub(inp.pos, tf.scalar(1, 'int32')) as tf.Tensor1D, V - 1), 'float32') as tf.Tensor2D;
-    return softmaxCrossEntropy(logits, labels, tf.mul(inp.valid, inv) as tf.Tensor1D);
+    const logits = matMul(tf.gather(F, inp.targetRows) as tf.Tensor2D, tf.transpose(tf.slice(E, [1, 0], [V - 1, d])));
+    const labels = tf.cast(tf.oneHot(inp.targetCols, V - 1), 'float32') as tf.Tensor2D; // column 0 is item 1
+    return softmaxCrossEntropy(logits, labels, tf.fill([inp.nValid], inv) as tf.Tensor1D);
   }
   const pl = tf.sum(tf.mul(F, tf.gather(E, inp.pos)), -1);
   const nl = tf.sum(tf.mul(F, tf.gather(E, inp.neg)), -1);
