@@ -1,6 +1,6 @@
 import type { Rng } from '@allmrec/core';
 
-/** One SASRec training batch: left-padded input sequences with next-item targets and negatives. */
+/** One training batch of a sequential model: left-padded input sequences with next-item targets and negatives. */
 export interface SequenceBatch {
   batchSize: number;
   maxLen: number;
@@ -46,20 +46,80 @@ export class SequenceSampler {
     const neg = new Int32Array(batchSize * L);
     for (let b = 0; b < batchSize; b++) {
       const u = this.users[rng.int(this.users.length)];
-      const items = this.train[u];
-      const set = this.itemSet(u);
-      const base = b * L;
-      // Walk backwards from the last training item, as the reference sampler does.
-      let nxt = items[items.length - 1];
-      let idx = L - 1;
-      for (let j = items.length - 2; j >= 0 && idx >= 0; j--, idx--) {
-        seq[base + idx] = items[j];
-        pos[base + idx] = nxt;
-        neg[base + idx] = this.negative(rng, set);
-        nxt = items[j];
-      }
+      this.fillRow(u, this.train[u].length - 1, rng, L, seq, pos, neg, b * L);
     }
     return { batchSize, maxLen: L, seq, pos, neg };
+  }
+
+  /** The users {@link sample} draws from (at least two training items), ascending. */
+  get trainableUsers(): readonly number[] {
+    return this.users;
+  }
+
+  /**
+   * The training windows of every trainable user, as rows for {@link batchOf}: a row (u, e) has
+   * inputs items[e − maxLen .. e − 1] and targets items[e − maxLen + 1 .. e] (fewer at the start).
+   * 'last' gives one row per user, its last maxLen + 1 items (what {@link sample} builds); 'all'
+   * cuts the whole training sequence into windows that overlap by one item, so that every training
+   * item after the first is a target exactly once (its prefix then starts at its window's start).
+   */
+  windows(which: 'last' | 'all'): { users: Int32Array; ends: Int32Array } {
+    const users: number[] = [];
+    const ends: number[] = [];
+    for (const u of this.users) {
+      const last = this.train[u].length - 1;
+      for (let e = last; e >= 1; e -= this.maxLen) {
+        users.push(u);
+        ends.push(e);
+        if (which === 'last') break;
+      }
+    }
+    return { users: Int32Array.from(users), ends: Int32Array.from(ends) };
+  }
+
+  /**
+   * A batch of exactly these rows: user `users[b]`'s window ending at training item `ends[b]`
+   * (default: the last item, the row {@link sample} builds). With `trim` the rows are as long as
+   * the longest window's input (at most maxLen) instead of maxLen: only leading all-padding
+   * columns are dropped, which changes nothing for a model whose padded positions contribute
+   * nothing (GRU4Rec, NextItNet) and saves their time on short sequences. Without `negatives` (a
+   * loss over the whole catalogue needs none) `neg` stays 0 and nothing is drawn from `rng`.
+   */
+  batchOf(users: ArrayLike<number>, rng: Rng, options: { ends?: ArrayLike<number>; trim?: boolean; negatives?: boolean } = {}): SequenceBatch {
+    const B = users.length;
+    const endOf = (b: number) => options.ends?.[b] ?? (this.train[users[b]]?.length ?? 0) - 1;
+    for (let b = 0; b < B; b++) {
+      const n = this.train[users[b]]?.length ?? 0;
+      const e = endOf(b);
+      if (!(Number.isInteger(e) && e >= 1 && e < n)) throw new Error(`user ${users[b]}: no training window ends at item ${e} (the user has ${n} training items)`);
+    }
+    let L = this.maxLen;
+    if (options.trim) {
+      let longest = 1;
+      for (let b = 0; b < B; b++) longest = Math.max(longest, endOf(b));
+      L = Math.min(L, longest);
+    }
+    const seq = new Int32Array(B * L);
+    const pos = new Int32Array(B * L);
+    const neg = new Int32Array(B * L);
+    const negatives = options.negatives ?? true;
+    for (let b = 0; b < B; b++) this.fillRow(users[b], endOf(b), rng, L, seq, pos, negatives ? neg : undefined, b * L);
+    return { batchSize: B, maxLen: L, seq, pos, neg };
+  }
+
+  /** Row `base..base+L` of a batch: user u's training items up to index `end`, right-aligned. */
+  private fillRow(u: number, end: number, rng: Rng, L: number, seq: Int32Array, pos: Int32Array, neg: Int32Array | undefined, base: number): void {
+    const items = this.train[u];
+    const set = neg ? this.itemSet(u) : undefined;
+    // Walk backwards from the window's last item, as the reference sampler does from the last.
+    let nxt = items[end];
+    let idx = L - 1;
+    for (let j = end - 1; j >= 0 && idx >= 0; j--, idx--) {
+      seq[base + idx] = items[j];
+      pos[base + idx] = nxt;
+      if (neg) neg[base + idx] = this.negative(rng, set!);
+      nxt = items[j];
+    }
   }
 
   private itemSet(u: number): Set<number> {

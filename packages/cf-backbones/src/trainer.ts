@@ -29,7 +29,10 @@ export class ParamSet {
         if (!v) throw new Error(`${this.owner}: missing parameter ${name}`);
         const size = shape.reduce((a, b) => a * b, 1);
         if (v.length !== size) throw new Error(`${this.owner}: parameter ${name} has ${v.length} values, expected [${shape}]`);
-        next.set(name, tf.variable(tf.tensor(v, shape), false));
+        // The variable takes its own reference to the data; the upload tensor is not needed after.
+        const t = tf.tensor(v, shape);
+        next.set(name, tf.variable(t, false));
+        t.dispose();
       }
     } catch (err) {
       for (const t of next.values()) t.dispose();
