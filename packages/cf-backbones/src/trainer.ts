@@ -29,7 +29,8 @@ export class ParamSet {
         if (!v) throw new Error(`${this.owner}: missing parameter ${name}`);
         const size = shape.reduce((a, b) => a * b, 1);
         if (v.length !== size) throw new Error(`${this.owner}: parameter ${name} has ${v.length} values, expected [${shape}]`);
-        next.set(name, tf.variable(tf.tensor(v, shape), false));
+        // Inside tidy: the variable keeps the data, the tensor it was made from is released.
+        next.set(name, tf.tidy(() => tf.variable(tf.tensor(v, shape), false)));
       }
     } catch (err) {
       for (const t of next.values()) t.dispose();
