@@ -1,9 +1,11 @@
 import { SASRec } from './sasrec';
+import { BPR } from './bpr';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
 export { registerBackbone, createBackbone, loadBackbone, listBackbones } from './registry';
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
+export { BPR, BPR_DEFAULTS, type BPRConfig } from './bpr';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
   runBackboneConformance, defineBackboneConformanceTests, conformanceFixture, CHECK_NAMES,
@@ -15,5 +17,10 @@ registerBackbone('sasrec', {
   load: (dir) => SASRec.load(dir),
   description: 'Self-attentive sequential recommendation (Kang & McAuley 2018), the A-LLMRec default',
 });
-export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec } from './trainer';
+registerBackbone('bpr', {
+  create: (numItems, config) => new BPR(numItems, config),
+  load: (dir) => BPR.load(dir),
+  description: 'Matrix factorisation trained with the BPR pairwise loss (Rendle et al. 2009), order-free',
+});
+export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec, type ExtraTensor } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';
