@@ -1,10 +1,12 @@
 import { SASRec } from './sasrec';
 import { BPR } from './bpr';
+import { Pop } from './pop';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
 export { registerBackbone, createBackbone, loadBackbone, listBackbones } from './registry';
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
+export { Pop, POP_DEFAULTS, type PopConfig } from './pop';
 export { BPR, BPR_DEFAULTS, type BPRConfig } from './bpr';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
@@ -16,6 +18,11 @@ registerBackbone('sasrec', {
   create: (numItems, config) => new SASRec(numItems, config),
   load: (dir) => SASRec.load(dir),
   description: 'Self-attentive sequential recommendation (Kang & McAuley 2018), the A-LLMRec default',
+});
+registerBackbone('pop', {
+  create: (numItems, config) => new Pop(numItems, config),
+  load: (dir) => Pop.load(dir),
+  description: 'Training popularity (item interaction counts), the non-personalised baseline',
 });
 registerBackbone('bpr', {
   create: (numItems, config) => new BPR(numItems, config),
