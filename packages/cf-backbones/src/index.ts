@@ -1,6 +1,7 @@
 import { SASRec } from './sasrec';
 import { BPR } from './bpr';
 import { Pop } from './pop';
+import { LightGCN } from './lightgcn';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
@@ -8,6 +9,7 @@ export { registerBackbone, createBackbone, loadBackbone, listBackbones } from '.
 export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
 export { Pop, POP_DEFAULTS, type PopConfig } from './pop';
 export { BPR, BPR_DEFAULTS, type BPRConfig } from './bpr';
+export { LightGCN, LIGHTGCN_DEFAULTS, type LightGCNConfig } from './lightgcn';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
   runBackboneConformance, defineBackboneConformanceTests, conformanceFixture, CHECK_NAMES,
@@ -28,6 +30,11 @@ registerBackbone('bpr', {
   create: (numItems, config) => new BPR(numItems, config),
   load: (dir) => BPR.load(dir),
   description: 'Matrix factorisation trained with the BPR pairwise loss (Rendle et al. 2009), order-free',
+});
+registerBackbone('lightgcn', {
+  create: (numItems, config) => new LightGCN(numItems, config),
+  load: (dir) => LightGCN.load(dir),
+  description: 'Embeddings propagated over the user-item graph, trained with BPR (He et al. 2020), order-free',
 });
 export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec, type ExtraTensor } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';
