@@ -21,6 +21,7 @@ import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
 import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
 import { attention, attentionBackward, type AttentionCache } from './attention';
+import { linear, linearBackward } from './linear';
 import { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 
 /** Hyper-parameters; defaults are the A-LLMRec / SASRec reference values. */
@@ -128,21 +129,6 @@ export function initialParameters(numItems: number, c: SASRecConfig, rng: Rng): 
 }
 
 type Params = Record<string, tf.Tensor>;
-
-// ---------------------------------------------------------------------------------------------
-// Building blocks: forward returns what backward needs.
-
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
-}
-
-/** dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ dy, with explicit transposes (plain matMuls are fast on WASM). */
-function linearBackward(dy: tf.Tensor2D, xT: tf.Tensor2D, w: tf.Tensor, needDx = true) {
-  const dW = tf.matMul(xT, dy);
-  const db = tf.sum(dy, 0);
-  const dx = needDx ? (tf.matMul(dy, tf.transpose(w as tf.Tensor2D)) as tf.Tensor2D) : undefined;
-  return { dx, dW, db };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The network.
