@@ -2,6 +2,7 @@ import { SASRec } from './sasrec';
 import { BPR } from './bpr';
 import { Pop } from './pop';
 import { LightGCN } from './lightgcn';
+import { NCF } from './ncf';
 import { registerBackbone } from './registry';
 
 export type { CFBackbone, FitOptions, FitResult, EpochStats, EarlyStopping, BackboneFactory, BackboneLoader } from './backbone';
@@ -10,6 +11,7 @@ export { SASRec, SASREC_DEFAULTS, type SASRecConfig } from './sasrec';
 export { Pop, POP_DEFAULTS, type PopConfig } from './pop';
 export { BPR, BPR_DEFAULTS, type BPRConfig } from './bpr';
 export { LightGCN, LIGHTGCN_DEFAULTS, type LightGCNConfig } from './lightgcn';
+export { NCF, NCF_DEFAULTS, type NCFConfig } from './ncf';
 export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 export {
   runBackboneConformance, defineBackboneConformanceTests, conformanceFixture, CHECK_NAMES,
@@ -35,6 +37,11 @@ registerBackbone('lightgcn', {
   create: (numItems, config) => new LightGCN(numItems, config),
   load: (dir) => LightGCN.load(dir),
   description: 'Embeddings propagated over the user-item graph, trained with BPR (He et al. 2020), order-free',
+});
+registerBackbone('ncf', {
+  create: (numItems, config) => new NCF(numItems, config),
+  load: (dir) => NCF.load(dir),
+  description: 'NeuMF: GMF and an MLP over user and item embeddings, trained with BCE (He et al. 2017), order-free',
 });
 export { fitWithAdam, ParamSet, saveParams, loadParams, type TrainingSpec, type ExtraTensor } from './trainer';
 export { dotScores, fullDotScores, transposedTable, checkItemIds, checkHistories, gatherRows } from './scoring';
