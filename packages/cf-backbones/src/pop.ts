@@ -10,7 +10,7 @@
  * There is nothing to train and nothing random: `fit` counts in one pass over the training
  * histories, reported as one epoch of one step, whatever the seed.
  */
-import type { LeaveOneOutSplit } from '@allmrec/core';
+import { selectBackend, type LeaveOneOutSplit } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { resolveConfig } from './config';
 import { checkHistories, checkItemIds } from './scoring';
@@ -59,6 +59,7 @@ export class Pop implements CFBackbone {
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
     if (this.isFrozen) throw new Error('Pop: this model is frozen (already trained or loaded); create a new one to train again');
     if (split.numItems > this.numItems) throw new Error(`Pop: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    await selectBackend();
     const t0 = performance.now();
     const count = new Float32Array(this.numItems + 1);
     for (let u = 1; u < split.train.length; u++) {
