@@ -12,7 +12,8 @@ export { Pop, POP_DEFAULTS, type PopConfig } from './pop';
 export { BPR, BPR_DEFAULTS, type BPRConfig } from './bpr';
 export { LightGCN, LIGHTGCN_DEFAULTS, type LightGCNConfig } from './lightgcn';
 export { NCF, NCF_DEFAULTS, type NCFConfig } from './ncf';
-export { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
+export { SequenceSampler, padHistory, drawNegative, type SequenceBatch } from './sampler';
+export { PairSampler, type PairBatch } from './pair-sampler';
 export {
   runBackboneConformance, defineBackboneConformanceTests, conformanceFixture, CHECK_NAMES,
   type ConformanceOptions, type ConformanceCheck,
