@@ -6,7 +6,7 @@ import { Rng, selectBackend } from '@allmrec/core';
 import { BPR, BPR_GAMMA, lossAndGradients } from './bpr';
 import { conformanceFixture, defineBackboneConformanceTests } from './conformance';
 import { createBackbone, listBackbones } from './registry';
-import { foldInAgreement, splitOf } from './test-helpers';
+import { earlyStoppingTrace, foldInAgreement, splitOf } from './test-helpers';
 import './index';
 
 /** Small enough for the 40-item fixture to train in about a second. */
@@ -153,6 +153,18 @@ describe('BPR', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('early stopping scores the current weights between epochs and keeps the best epoch', async () => {
+    const split = conformanceFixture(6);
+    const model = new BPR(split.numItems, SMALL);
+    const t = await earlyStoppingTrace(model, split);
+    expect(t.bestEpoch).toBe(2);
+    expect(t.epochs).toBe(4);
+    expect(t.byEpoch).toHaveLength(4);
+    for (let e = 1; e < t.byEpoch.length; e++) expect(Array.from(t.byEpoch[e])).not.toEqual(Array.from(t.byEpoch[e - 1]));
+    Array.from(t.final).forEach((v, i) => expect(v).toBeCloseTo(t.byEpoch[1][i], 5));
+    model.dispose();
   });
 
   test('rejects bad configuration and input, naming the field', () => {

@@ -7,7 +7,7 @@ import { BPR_GAMMA } from './bpr';
 import { conformanceFixture, defineBackboneConformanceTests } from './conformance';
 import { LIGHTGCN_DEFAULTS, LightGCN, buildGraph, forward, itemNode, lossAndGradients, type LightGCNConfig } from './lightgcn';
 import { createBackbone, listBackbones } from './registry';
-import { foldInAgreement, splitOf } from './test-helpers';
+import { earlyStoppingTrace, foldInAgreement, splitOf } from './test-helpers';
 import { loadParams } from './trainer';
 import './index';
 
@@ -164,6 +164,18 @@ describe('LightGCN', () => {
       model.scoreAll([h], [2]);
     }
     expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  test('early stopping scores the current weights between epochs and keeps the best epoch', async () => {
+    const split = conformanceFixture(6);
+    const model = new LightGCN(split.numItems, SMALL);
+    const t = await earlyStoppingTrace(model, split);
+    expect(t.bestEpoch).toBe(2);
+    expect(t.epochs).toBe(4);
+    expect(t.byEpoch).toHaveLength(4);
+    for (let e = 1; e < t.byEpoch.length; e++) expect(Array.from(t.byEpoch[e])).not.toEqual(Array.from(t.byEpoch[e - 1]));
+    Array.from(t.final).forEach((v, i) => expect(v).toBeCloseTo(t.byEpoch[1][i], 5));
     model.dispose();
   });
 

@@ -6,7 +6,7 @@ import { Rng, dropoutMask, selectBackend } from '@allmrec/core';
 import { conformanceFixture, defineBackboneConformanceTests } from './conformance';
 import { NCF, NCF_DEFAULTS, foldInGradients, initialParameters, itemHalf, lossAndGradients, parameterShapes, type NCFConfig } from './ncf';
 import { createBackbone, listBackbones } from './registry';
-import { foldInAgreement, splitOf } from './test-helpers';
+import { earlyStoppingTrace, foldInAgreement, splitOf } from './test-helpers';
 import { ParamSet, saveParams } from './trainer';
 import './index';
 
@@ -239,6 +239,18 @@ describe('NCF', () => {
     expect(S.length).toBe(256 * 1683);
     // Measured 0.55 s (943 users: 2.0 s) on WASM with 2 busy cores.
     expect(ms).toBeLessThan(5000);
+    model.dispose();
+  });
+
+  test('early stopping scores the current weights between epochs and keeps the best epoch', async () => {
+    const split = conformanceFixture(6);
+    const model = new NCF(split.numItems, SMALL);
+    const t = await earlyStoppingTrace(model, split);
+    expect(t.bestEpoch).toBe(2);
+    expect(t.epochs).toBe(4);
+    expect(t.byEpoch).toHaveLength(4);
+    for (let e = 1; e < t.byEpoch.length; e++) expect(Array.from(t.byEpoch[e])).not.toEqual(Array.from(t.byEpoch[e - 1]));
+    Array.from(t.final).forEach((v, i) => expect(v).toBeCloseTo(t.byEpoch[1][i], 5));
     model.dispose();
   });
 

@@ -68,3 +68,22 @@ export function foldInAgreement(model: CFBackbone, split: LeaveOneOutSplit): { s
   }
   return { self: self / users.length, otherCycle: other / users.length, heldOutTop10: agree / users.length };
 }
+
+/**
+ * Trains `model` with early stopping whose score peaks at epoch 2 (patience 2, 5 epochs), while
+ * recording user 1's full ranking at every evaluation. Returns what a test checks: the recorded
+ * rankings must change from epoch to epoch (scoring between epochs reads the current weights, not
+ * a stale cache), and the frozen model must rank as it did at epoch 2 (the best epoch's weights
+ * are kept).
+ */
+export async function earlyStoppingTrace(model: CFBackbone, split: LeaveOneOutSplit): Promise<{
+  bestEpoch?: number; epochs: number; byEpoch: Float32Array[]; final: Float32Array;
+}> {
+  const byEpoch: Float32Array[] = [];
+  const h = [split.train[1]];
+  const r = await model.fit(split, {
+    seed: 3, epochs: 5,
+    earlyStopping: { patience: 2, score: (epoch) => { byEpoch.push(model.scoreAll!(h, [1]).slice()); return epoch === 2 ? 1 : 0; } },
+  });
+  return { bestEpoch: r.bestEpoch, epochs: r.epochs, byEpoch, final: model.scoreAll!(h, [1]) };
+}
