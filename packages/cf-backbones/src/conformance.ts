@@ -25,6 +25,23 @@ export interface ConformanceOptions {
   scoring?: 'dot' | 'monotone';
   /** Minimum Hit@1 over 20 candidates on the suite's patterned fixture (default 0.25; random is 0.05). */
   minHit1?: number;
+  /**
+   * Whether the model draws on its seed at all (default true). A deterministic one (popularity
+   * counts) must instead give the same model for two seeds.
+   */
+  seeded?: boolean;
+  /**
+   * Whether scores depend on the user (default true). A non-personalised model (popularity) cannot
+   * learn which cycle a user walks, so the pattern check requires what it claims instead: the same
+   * scores for every history. Its Hit@1 is reported, with no minimum.
+   */
+  personalised?: boolean;
+  /**
+   * Pass the fixture's user ids (default false), for backbones with per-user parameters (BPR,
+   * LightGCN, NCF): the scoring checks then run both with the ids (trained users) and without (the
+   * history-only rule), and the pattern check requires `minHit1` both ways.
+   */
+  users?: boolean;
 }
 
 export interface ConformanceCheck {
@@ -71,10 +88,11 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): boolean
   return true;
 }
 
-function hit1(model: CFBackbone, split: LeaveOneOutSplit, seed: number): number {
+function hit1(model: CFBackbone, split: LeaveOneOutSplit, seed: number, withUsers = false): number {
   const rng = new Rng(seed);
   const histories: Int32Array[] = [];
   const cands: Int32Array[] = [];
+  const users = Int32Array.from({ length: split.numUsers }, (_, i) => i + 1);
   for (let u = 1; u <= split.numUsers; u++) {
     const seen = new Set([...split.train[u], split.valid[u], split.test[u]]);
     const c = [split.test[u]];
@@ -85,7 +103,7 @@ function hit1(model: CFBackbone, split: LeaveOneOutSplit, seed: number): number 
     histories.push(Int32Array.from([...split.train[u], split.valid[u]]));
     cands.push(Int32Array.from(c));
   }
-  const scores = model.score(histories, cands);
+  const scores = model.score(histories, cands, withUsers ? users : undefined);
   let hits = 0;
   scores.forEach((s) => {
     let better = 0;
@@ -124,6 +142,9 @@ export async function runBackboneConformance(
   const ids = Int32Array.from({ length: NUM_ITEMS }, (_, i) => i + 1);
   const histories = [split.train[1], split.train[2], Int32Array.from([3])];
   const candidates = [Int32Array.from([1, 2, 3]), Int32Array.from([4, 5, 6, 7, 8]), Int32Array.from([9])];
+  const users = Int32Array.from([1, 2, 3]);
+  // The user-id variants the scoring checks run: without ids always, with them when asked.
+  const variants: { label: string; users?: Int32Array }[] = [{ label: '' }, ...(options.users ? [{ label: ' (with user ids)', users }] : [])];
 
   await check('identity: name, dim and numItems', () => {
     if (!a.name || typeof a.name !== 'string') fail('name must be a non-empty string');
@@ -143,8 +164,15 @@ export async function runBackboneConformance(
   });
   await check('deterministic under a seed', () => {
     if (!close(a.itemEmbeddings(ids), b.itemEmbeddings(ids), 1e-6)) fail('two fits with seed 11 give different item embeddings');
-    if (!close(a.userRepresentations(histories), b.userRepresentations(histories), 1e-5)) fail('two fits with seed 11 give different user representations');
-    if (close(a.itemEmbeddings(ids), c.itemEmbeddings(ids), 1e-6)) fail('seeds 11 and 12 give identical models: is the seed used?');
+    for (const v of variants) {
+      if (!close(a.userRepresentations(histories, v.users), b.userRepresentations(histories, v.users), 1e-5)) fail(`two fits with seed 11 give different user representations${v.label}`);
+    }
+    const same = close(a.itemEmbeddings(ids), c.itemEmbeddings(ids), 1e-6);
+    if (options.seeded ?? true) {
+      if (same) fail('seeds 11 and 12 give identical models: is the seed used?');
+    } else if (!same) {
+      fail('seeds 11 and 12 give different models, but the model was declared seed-free (seeded: false)');
+    }
   });
   await check('frozen after training', async () => {
     if (!a.frozen) fail('frozen is false after fit');
@@ -167,9 +195,11 @@ export async function runBackboneConformance(
       try {
         if (!l.frozen) fail('a loaded model must be frozen');
         if (!close(a.itemEmbeddings(ids), l.itemEmbeddings(ids), 0)) fail('loaded item embeddings differ');
-        const s1 = a.score(histories, candidates);
-        const s2 = l.score(histories, candidates);
-        if (!s1.every((row, i) => close(row, s2[i], 1e-6))) fail('loaded model scores differently');
+        for (const v of variants) {
+          const s1 = a.score(histories, candidates, v.users);
+          const s2 = l.score(histories, candidates, v.users);
+          if (!s1.every((row, i) => close(row, s2[i], 1e-6))) fail(`loaded model scores differently${v.label}`);
+        }
       } finally {
         l.dispose();
       }
@@ -178,17 +208,35 @@ export async function runBackboneConformance(
     }
   });
   await check('scores consistent with embeddings', () => {
-    const reps = a.userRepresentations(histories);
-    const s = a.score(histories, candidates);
-    if ((options.scoring ?? 'dot') === 'monotone') return 'scoring is not a dot product; skipped the equality';
-    candidates.forEach((cand, i) => {
-      const e = a.itemEmbeddings(cand);
-      cand.forEach((_, j) => {
-        let dot = 0;
-        for (let t = 0; t < a.dim; t++) dot += reps[i * a.dim + t] * e[j * a.dim + t];
-        if (Math.abs(dot - s[i][j]) > 1e-4 * (1 + Math.abs(dot))) fail(`score ${s[i][j]} != <x_u, E_i> ${dot} (history ${i}, item ${cand[j]})`);
+    if ((options.scoring ?? 'dot') === 'monotone') {
+      for (const v of variants) a.score(histories, candidates, v.users);
+      return 'scoring is not a dot product; skipped the equality';
+    }
+    for (const v of variants) {
+      const reps = a.userRepresentations(histories, v.users);
+      const s = a.score(histories, candidates, v.users);
+      candidates.forEach((cand, i) => {
+        const e = a.itemEmbeddings(cand);
+        cand.forEach((_, j) => {
+          let dot = 0;
+          for (let t = 0; t < a.dim; t++) dot += reps[i * a.dim + t] * e[j * a.dim + t];
+          if (Math.abs(dot - s[i][j]) > 1e-4 * (1 + Math.abs(dot))) fail(`score ${s[i][j]} != <x_u, E_i> ${dot} (history ${i}, item ${cand[j]})${v.label}`);
+        });
       });
-    });
+    }
+  });
+  await check('scoreAll agrees with score', () => {
+    if (!a.scoreAll) return 'no scoreAll (full ranking not supported); skipped';
+    const n = NUM_ITEMS + 1;
+    for (const v of variants) {
+      const all = a.scoreAll(histories, v.users);
+      if (all.length !== histories.length * n) fail(`scoreAll gave ${all.length} values for ${histories.length} histories x ${n} columns${v.label}`);
+      const s = a.score(histories, histories.map(() => ids), v.users);
+      s.forEach((row, b) => row.forEach((x, j) => {
+        const y = all[b * n + ids[j]];
+        if (!(Math.abs(x - y) <= 1e-4 * (1 + Math.abs(x)))) fail(`scoreAll ${y} != score ${x} (history ${b}, item ${ids[j]})${v.label}`);
+      }));
+    }
   });
   await check('rejects item ids outside the catalogue', () => {
     let threw = false;
@@ -196,10 +244,20 @@ export async function runBackboneConformance(
     if (!threw) fail(`itemEmbeddings([${NUM_ITEMS + 1}]) did not throw`);
   });
   await check('learns the fixture pattern', () => {
-    const h = hit1(a, split, 3);
+    if (!(options.personalised ?? true)) {
+      // Two histories from different cycles must get the same scores from a non-personalised model.
+      const s = a.score([split.train[1], Int32Array.from([40, 39])], [ids, ids]);
+      if (!close(s[0], s[1], 1e-6)) fail('the model was declared non-personalised (personalised: false) but scores depend on the history');
+      return `not personalised: same scores for every history; Hit@1/20 = ${hit1(a, split, 3).toFixed(3)} (random is 0.05, no minimum)`;
+    }
     const min = options.minHit1 ?? 0.25;
-    if (!(h >= min)) fail(`Hit@1/20 on the patterned fixture is ${h.toFixed(3)}, below ${min} (random is 0.05)`);
-    return `Hit@1/20 = ${h.toFixed(3)}`;
+    const found: string[] = [];
+    for (const v of variants) {
+      const h = hit1(a, split, 3, !!v.users);
+      if (!(h >= min)) fail(`Hit@1/20 on the patterned fixture is ${h.toFixed(3)}${v.label}, below ${min} (random is 0.05)`);
+      found.push(`Hit@1/20${v.label} = ${h.toFixed(3)}`);
+    }
+    return found.join('; ');
   });
   for (const m of [a, b, c]) m.dispose();
   return checks;
@@ -240,6 +298,7 @@ export const CHECK_NAMES = [
   'frozen after training',
   'save/load round trip',
   'scores consistent with embeddings',
+  'scoreAll agrees with score',
   'rejects item ids outside the catalogue',
   'learns the fixture pattern',
 ];

@@ -117,7 +117,7 @@ export class SequenceSampler {
     for (let j = end - 1; j >= 0 && idx >= 0; j--, idx--) {
       seq[base + idx] = items[j];
       pos[base + idx] = nxt;
-      if (neg) neg[base + idx] = this.negative(rng, set!);
+      if (neg) neg[base + idx] = drawNegative(rng, this.numItems, set!);
       nxt = items[j];
     }
   }
@@ -130,13 +130,19 @@ export class SequenceSampler {
     }
     return s;
   }
+}
 
-  private negative(rng: Rng, exclude: Set<number>): number {
-    if (exclude.size >= this.numItems) throw new Error('a user interacted with every item; no negative exists');
-    for (;;) {
-      const t = 1 + rng.int(this.numItems);
-      if (!exclude.has(t)) return t;
-    }
+/**
+ * One negative item: drawn uniformly from 1..numItems until it is not in `exclude` (the user's
+ * training items), as the reference SASRec sampler and RecBole's uniform sampler do. Every
+ * sampler in this package draws its negatives here.
+ * @throws Error when `exclude` covers the whole catalogue (no negative exists).
+ */
+export function drawNegative(rng: Rng, numItems: number, exclude: Set<number>): number {
+  if (exclude.size >= numItems) throw new Error('a user interacted with every item; no negative exists');
+  for (;;) {
+    const t = 1 + rng.int(numItems);
+    if (!exclude.has(t)) return t;
   }
 }
 

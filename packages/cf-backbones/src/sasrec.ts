@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Rng, dropoutMask, layerNorm, layerNormBackward, linearBackward, type LayerNormCache as LNCache, type LeaveOneOutSplit,
+  Rng, dropoutMask, layerNorm, layerNormBackward, linear, linearBackward, type LayerNormCache as LNCache, type LeaveOneOutSplit,
 } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
@@ -128,13 +128,6 @@ export function initialParameters(numItems: number, c: SASRecConfig, rng: Rng): 
 }
 
 type Params = Record<string, tf.Tensor>;
-
-// ---------------------------------------------------------------------------------------------
-// Building blocks: forward returns what backward needs.
-
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The network.

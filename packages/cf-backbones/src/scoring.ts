@@ -45,7 +45,10 @@ export function dotScores(reps: Float32Array, d: number, candidates: ArrayLike<n
  * transpose on repeated calls.
  */
 export function fullDotScores(reps: Float32Array, B: number, d: number, ET: tf.Tensor2D): Float32Array {
-  return tf.tidy(() => tf.matMul(tf.tensor2d(reps, [B, d]), ET).dataSync() as Float32Array);
+  // Read the result outside tf.tidy: tidy walks a returned value looking for tensors, element by
+  // element for a typed array (seconds for 943 x 1,683 scores).
+  const S = tf.tidy(() => tf.matMul(tf.tensor2d(reps, [B, d]), ET));
+  try { return S.dataSync() as Float32Array; } finally { S.dispose(); }
 }
 
 /** Eᵀ as a kept tensor ([d, n]) for {@link fullDotScores}; dispose it with the model. */

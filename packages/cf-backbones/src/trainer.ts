@@ -188,20 +188,45 @@ export async function fitWithAdam(spec: TrainingSpec, params: ParamSet, options:
   };
 }
 
-/** Saves a frozen model: its parameters and a JSON config, as an artifact of `kind`. */
-export async function saveParams(dir: string, kind: string, config: Record<string, unknown>, params: ParamSet): Promise<void> {
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+/** A tensor a model saves beside its parameters (e.g. the training graph LightGCN propagates over). */
+export interface ExtraTensor {
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/**
+ * Saves a frozen model: its parameters and a JSON config, as an artifact of `kind`, plus `extra`
+ * tensors that are part of the model but not trained (integer ones stay integer).
+ * @throws Error when an extra tensor has a parameter's name.
+ */
+export async function saveParams(
+  dir: string, kind: string, config: Record<string, unknown>, params: ParamSet, extra: Record<string, ExtraTensor> = {},
+): Promise<void> {
+  const tensors: Record<string, ExtraTensor> = {};
   for (const [k, v] of params.values()) tensors[k] = { shape: params.shapes[k], data: v };
+  for (const [k, t] of Object.entries(extra)) {
+    if (k in tensors) throw new Error(`${kind}: extra tensor ${k} has the name of a parameter`);
+    tensors[k] = t;
+  }
   await writeArtifact(dir, { kind, config, tensors });
 }
 
-/** Reads what {@link saveParams} wrote: the config and the parameter values. */
-export async function loadParams(dir: string, kind: string): Promise<{ config: Record<string, unknown>; values: Map<string, Float32Array> }> {
+/**
+ * Reads what {@link saveParams} wrote: the config, the float tensors by name (the parameters and
+ * any float extras; ParamSet.set takes the ones it knows) and the integer extras.
+ */
+export async function loadParams(dir: string, kind: string): Promise<{
+  config: Record<string, unknown>; values: Map<string, Float32Array>; ints: Map<string, Int32Array>;
+}> {
   await selectBackend();
   const art = await readArtifact(dir, { expectKind: kind });
   const values = new Map<string, Float32Array>();
-  for (const [k, t] of art.tensors) values.set(k, t.data as Float32Array);
-  return { config: art.config as Record<string, unknown>, values };
+  const ints = new Map<string, Int32Array>();
+  for (const [k, t] of art.tensors) {
+    if (t.data instanceof Int32Array) ints.set(k, t.data);
+    else values.set(k, t.data as Float32Array);
+  }
+  return { config: art.config as Record<string, unknown>, values, ints };
 }
 
 export function median(xs: number[]): number {

@@ -29,6 +29,8 @@ export interface BackboneEval {
 
 /** The reference protocols: test Hit@1 over 20 candidates and validation HR/NDCG@10 over 101. */
 export async function evaluateBackbone(model: CFBackbone, split: LeaveOneOutSplit, seed: number, progress?: ProgressListener): Promise<BackboneEval> {
+  // The user ids let per-user backbones (BPR, LightGCN, NCF) score trained users as trained, not
+  // from their history alone.
   const scorer = (h: Int32Array[], c: Int32Array[], u: Int32Array) => model.score(h, c, u);
   const run = async (name: string) => {
     const set = buildEvalSet(split, getProtocol(name), { seed });
