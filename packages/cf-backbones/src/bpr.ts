@@ -17,7 +17,7 @@ import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { checkIntegers, checkRange, resolveConfig } from './config';
 import { foldIn, foldInPairs, trainedUsers } from './fold-in';
 import { PairSampler, type PairBatch } from './pair-sampler';
-import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
+import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable, checkCanFit } from './scoring';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
 
 /** Hyper-parameters; defaults are RecBole 1.2.1's (BPR.yaml and overall.yaml) where it has them. */
@@ -219,8 +219,7 @@ export class BPR implements CFBackbone {
 
   /** Trains on every training pair of `split` (RecBole's recipe), then freezes. */
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
-    if (this.isFrozen) throw new Error('BPR: this model is frozen (already trained or loaded); create a new one to train again');
-    if (split.numItems > this.numItems) throw new Error(`BPR: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit('BPR', this.isFrozen, split.numItems, this.numItems);
     const c = this.config;
     const sampler = new PairSampler(split.train, this.numItems, c.batchSize);
     const params = this.build(sampler.numUsers);

@@ -24,7 +24,7 @@ import { bprLoss } from './bpr';
 import { checkIntegers, checkRange, resolveConfig } from './config';
 import { distinctItems, trainedUsers } from './fold-in';
 import { PairSampler, type PairBatch } from './pair-sampler';
-import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
+import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable, checkCanFit } from './scoring';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
 
 /** Hyper-parameters; defaults are RecBole 1.2.1's (LightGCN.yaml and overall.yaml). */
@@ -308,8 +308,7 @@ export class LightGCN implements CFBackbone {
 
   /** Trains on every training pair of `split` (RecBole's recipe), then freezes. */
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
-    if (this.isFrozen) throw new Error('LightGCN: this model is frozen (already trained or loaded); create a new one to train again');
-    if (split.numItems > this.numItems) throw new Error(`LightGCN: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit('LightGCN', this.isFrozen, split.numItems, this.numItems);
     const c = this.config;
     const sampler = new PairSampler(split.train, this.numItems, c.batchSize);
     // The sampler's pairs are grouped by user: that is the user side of A as CSR.

@@ -24,7 +24,7 @@ import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { checkIntegers, checkRange, resolveConfig } from './config';
 import { foldIn, foldInPairs, trainedUsers } from './fold-in';
 import { PairSampler } from './pair-sampler';
-import { checkHistories, checkItemIds } from './scoring';
+import { checkHistories, checkItemIds, checkCanFit } from './scoring';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
 
 /** Hyper-parameters; defaults are RecBole 1.2.1's (NeuMF.yaml and overall.yaml). */
@@ -378,8 +378,7 @@ export class NCF implements CFBackbone {
 
   /** Trains on every training pair of `split` plus one negative each (RecBole's recipe), then freezes. */
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
-    if (this.isFrozen) throw new Error('NCF: this model is frozen (already trained or loaded); create a new one to train again');
-    if (split.numItems > this.numItems) throw new Error(`NCF: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit('NCF', this.isFrozen, split.numItems, this.numItems);
     const c = this.config;
     const sampler = new PairSampler(split.train, this.numItems, c.batchSize);
     const params = this.build(sampler.numUsers);

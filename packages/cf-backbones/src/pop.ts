@@ -13,7 +13,7 @@
 import { selectBackend, type LeaveOneOutSplit } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { resolveConfig } from './config';
-import { checkHistories, checkItemIds } from './scoring';
+import { checkHistories, checkItemIds, checkCanFit } from './scoring';
 import { ParamSet, loadParams, saveParams } from './trainer';
 
 /** Pop has no hyper-parameters; the type exists so every backbone is configured the same way (any field is refused). */
@@ -57,8 +57,7 @@ export class Pop implements CFBackbone {
    * @throws Error when a training item id is outside 1..numItems.
    */
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
-    if (this.isFrozen) throw new Error('Pop: this model is frozen (already trained or loaded); create a new one to train again');
-    if (split.numItems > this.numItems) throw new Error(`Pop: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit('Pop', this.isFrozen, split.numItems, this.numItems);
     await selectBackend();
     const t0 = performance.now();
     const count = new Float32Array(this.numItems + 1);

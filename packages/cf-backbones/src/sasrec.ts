@@ -19,7 +19,7 @@ import {
 } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
-import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
+import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable, checkCanFit } from './scoring';
 import { attention, attentionBackward, type AttentionCache } from './attention';
 import { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 
@@ -403,8 +403,7 @@ export class SASRec implements CFBackbone {
   }
 
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
-    if (this.isFrozen) throw new Error('SASRec: this model is frozen (already trained or loaded); create a new one to train again');
-    if (split.numItems > this.numItems) throw new Error(`SASRec: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit('SASRec', this.isFrozen, split.numItems, this.numItems);
     const c = this.config;
     const sampler = new SequenceSampler(split.train, this.numItems, c.maxLen);
     let usersWithItems = 0;

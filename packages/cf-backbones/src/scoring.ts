@@ -55,3 +55,9 @@ export function fullDotScores(reps: Float32Array, B: number, d: number, ET: tf.T
 export function transposedTable(E: Float32Array, n: number, d: number): tf.Tensor2D {
   return tf.tidy(() => tf.transpose(tf.tensor2d(E, [n, d])) as tf.Tensor2D);
 }
+
+/** What every backbone's `fit` checks first: not already frozen, and the split fits the catalogue. */
+export function checkCanFit(model: string, frozen: boolean, splitItems: number, numItems: number): void {
+  if (frozen) throw new Error(`${model}: this model is frozen (already trained or loaded); create a new one to train again`);
+  if (splitItems > numItems) throw new Error(`${model}: split has ${splitItems} items but the model was built for ${numItems}`);
+}

@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LeaveOneOutSplit, Rng } from '@allmrec/core';
 import type { CFBackbone, FitOptions, FitResult } from './backbone';
 import { ParamSet, fitWithAdam, loadParams, saveParams } from './trainer';
-import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable } from './scoring';
+import { checkHistories, checkItemIds, dotScores, fullDotScores, gatherRows, transposedTable, checkCanFit } from './scoring';
 import { SequenceSampler, padHistory, type SequenceBatch } from './sampler';
 import { lossAndGrads, matMul, softmaxCrossEntropy } from './autodiff-ops';
 
@@ -214,8 +214,7 @@ export abstract class SequentialDotBackbone<C extends SequentialTrainingConfig> 
   /** Trains on `split.train` (see the file header for what an epoch is), then freezes. */
   async fit(split: LeaveOneOutSplit, options: FitOptions): Promise<FitResult> {
     const { spec, config: c } = this;
-    if (this.isFrozen) throw new Error(`${spec.label}: this model is frozen (already trained or loaded); create a new one to train again`);
-    if (split.numItems > this.numItems) throw new Error(`${spec.label}: split has ${split.numItems} items but the model was built for ${this.numItems}`);
+    checkCanFit(spec.label, this.isFrozen, split.numItems, this.numItems);
     const sampler = new SequenceSampler(split.train, this.numItems, c.maxLen);
     const users = sampler.trainableUsers;
     let trainItems = 0;
